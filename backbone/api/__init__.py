@@ -1,0 +1,3 @@
+from backbone.api.root import api
+
+__all__ = ["api"]

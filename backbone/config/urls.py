@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from backbone.api import api
+
+admin.site.site_header = "Backbone administration"
+admin.site.site_title = "Backbone"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("api/v1/", api.urls),
+    path("", include("backbone.core.urls")),
+    path("", include("backbone.partners.urls")),
+    path("", include("backbone.governance.urls")),
+    path("", include("backbone.framework.urls")),
+]

@@ -1,0 +1,79 @@
+"""The eight elements of the collective action framework, and what Backbone has of each.
+
+The navigation is built from this list, so every element is reachable; an element whose
+capability is not built yet leads to a page that says so plainly.
+"""
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Link:
+    label: str
+    url_name: str
+
+
+@dataclass(frozen=True)
+class Element:
+    number: int | None
+    slug: str
+    name: str
+    summary: str
+    links: tuple[Link, ...] = ()
+    planned: tuple[str, ...] = field(default_factory=tuple)
+
+
+ELEMENTS = [
+    Element(1, "purpose", "Common purpose",
+            "The purpose statement, grounded in community needs and equity, and the life "
+            "stages the network works along.",
+            links=(Link("Purpose and home", "framework:network-home"),
+                   Link("Life stages", "core:life-stage-list"),
+                   Link("Areas", "core:area-list")),
+            planned=("Community needs data by area and population",
+                     "Results for each life stage")),
+    Element(2, "partnerships", "Cross-sector partnerships",
+            "Partner organizations by sector, prospective partners and their readiness.",
+            links=(Link("Partners", "partners:partner-list"),
+                   Link("Stakeholder matrix", "partners:stakeholder-matrix"),
+                   Link("Readiness", "partners:readiness-list"))),
+    Element(3, "activities", "Mutually-reinforcing activities",
+            "A service directory on Open Referral HSDS 3.0, gaps and redundancy in services, "
+            "and referral pathways from one resource to the next.",
+            planned=("Service directory (HSDS 3.0 import, export and API)",
+                     "Ecosystem map of gaps and redundancy", "Designed referral pathways")),
+    Element(4, "measurement", "Collective performance measurement",
+            "Shared indicators, partner data submissions, progress against shared goals, "
+            "disaggregation by race, gender, income and geography, and a public report card.",
+            planned=("Results, indicators and performance measures",
+                     "Partner data submission with validation and approval",
+                     "Equity analytics, scorecards and a public report card")),
+    Element(5, "accountability", "Shared accountability",
+            "Commitments with owners, tracked against the shared data.",
+            planned=("Commitments with owners and due dates", "Progress tracked against data")),
+    Element(6, "backbone", "Backbone support",
+            "Shared, representative decision-making and working groups.",
+            links=(Link("Working groups", "governance:working-group-list"),
+                   Link("People and roles", "core:people"),
+                   Link("Audit log", "core:audit-log")),
+            planned=("Decisions and votes with representation by sector",)),
+    Element(7, "communication", "Continuous communication",
+            "Convenings, announcements, email and Slack.",
+            planned=("Convenings with agendas and minutes", "Announcements by email and Slack")),
+    Element(8, "funding", "Funding for collaboration",
+            "Funders, grants, and alignment of money with outcomes.",
+            planned=("Funders and grants (360Giving import)",
+                     "Alignment of funding with results")),
+    Element(None, "referrals", "Service coordination",
+            "Closed-loop referrals between partners with consent, and life-stage transitions.",
+            planned=("Closed-loop referrals with consent", "Transitions and pathway funnels")),
+    Element(None, "network-map", "Relationship map",
+            "A map of the relationships between partners in the network.",
+            planned=("Network graph of partnerships, referrals and funding",)),
+    Element(None, "library", "Knowledge library",
+            "Shared documents, evidence and lessons learned.",
+            planned=("Documents and evidence, searchable by life stage and topic",)),
+]
+
+NOT_BUILT = [element for element in ELEMENTS if not element.links]
+BY_SLUG = {element.slug: element for element in ELEMENTS}
