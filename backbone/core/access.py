@@ -29,6 +29,14 @@ FUNDER = "funder"
 VIEWER = "viewer"
 MEMBER_ROLES = frozenset({NETWORK_ADMIN, ORG_ADMIN, ORG_MEMBER, FUNDER, VIEWER})
 ALL_ROLES = MEMBER_ROLES | {PUBLIC}
+ROLE_LABELS = {
+    NETWORK_ADMIN: "Network admin",
+    ORG_ADMIN: "Organization admin",
+    ORG_MEMBER: "Organization member",
+    FUNDER: "Funder",
+    VIEWER: "Viewer",
+    PUBLIC: "Public",
+}
 
 
 @dataclass(frozen=True)
@@ -41,6 +49,10 @@ class Access:
     @property
     def is_admin(self) -> bool:
         return self.role == NETWORK_ADMIN
+
+    @property
+    def role_label(self) -> str:
+        return ROLE_LABELS.get(self.role, self.role)
 
     @property
     def is_member(self) -> bool:
