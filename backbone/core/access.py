@@ -121,7 +121,7 @@ class Policy:
     def scope(self, access: Access, action: str = "view") -> models.QuerySet:
         if not self.allows(access, action):
             return self.model._default_manager.none()
-        queryset = self.model._default_manager.filter(**{self.network_path: access.network})
+        queryset = self.model._default_manager.filter(**{self.network_path: access.network.pk})
         return self.rows(access, action, queryset)
 
     def rows(self, access: Access, action: str, queryset: models.QuerySet) -> models.QuerySet:

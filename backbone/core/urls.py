@@ -43,3 +43,9 @@ urlpatterns = [
     *life_stages.urls("core"),
     *areas.urls("core"),
 ]
+
+from backbone.core import import_views  # noqa: E402
+
+urlpatterns += [
+    path("n/<slug:network_slug>/areas/import/", import_views.area_import, name="area-import"),
+]
