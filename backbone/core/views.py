@@ -157,7 +157,7 @@ def invitation_accept(request, token: str):
                     full_name=request.POST.get("full_name", "").strip(), password=password,
                 )
             except ValidationError as exc:
-                errors["__all__"] = exc.messages
+                errors["form"] = exc.messages
             else:
                 if not request.user.is_authenticated:
                     login(request, user,

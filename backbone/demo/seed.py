@@ -240,7 +240,8 @@ def _seed_organizations(network, spec, rng, fake, cities, counties, areas):
     used = set(Organization.objects.values_list("slug", flat=True))
     seen_names = set()
     for i in range(spec.organizations):
-        sector = rng.choices(codes, weights)[0]
+        # The first organizations cover every sector once; the rest follow the weights.
+        sector = codes[(i + 1) % len(codes)] if i < len(codes) else rng.choices(codes, weights)[0]
         if i in (0, 1):
             sector = ("grantmaker", "nonprofit")[i]
         city, county = rng.choice(cities), rng.choice(counties)
