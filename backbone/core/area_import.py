@@ -21,8 +21,13 @@ from backbone.core.tabular import ImportResult, RowError, RowPlan
 COLUMNS = ["code", "name", "kind", "parent_code", "population"]
 REQUIRED_COLUMNS = ["code", "name", "kind", "parent_code"]
 # Where a kind sits in the hierarchy; kinds not listed may sit anywhere.
-RANK = {Area.Kind.STATE: 0, Area.Kind.COUNTY: 1, Area.Kind.CITY: 2, Area.Kind.ZIP: 2,
-        Area.Kind.TRACT: 2}
+RANK = {
+    Area.Kind.STATE: 0,
+    Area.Kind.COUNTY: 1,
+    Area.Kind.CITY: 2,
+    Area.Kind.ZIP: 2,
+    Area.Kind.TRACT: 2,
+}
 
 
 @dataclass
@@ -38,8 +43,9 @@ class _Failed(Exception):
         self.errors = errors
 
 
-def areas_import(*, access: Access, data: bytes, filename: str, commit: bool = False,
-                 via: str = "import") -> ImportResult:
+def areas_import(
+    *, access: Access, data: bytes, filename: str, commit: bool = False, via: str = "import"
+) -> ImportResult:
     """Check every row of an area list; with COMMIT, write all of it or nothing."""
     access.require_add(Area)
     try:
@@ -75,8 +81,9 @@ def _plan(access: Access, table: tabular.Table) -> tuple[list[AreaRow], list[Row
     bad_rows: set[int] = set()
 
     def error(number: int, values: dict, column: str, message: str) -> None:
-        errors.append(RowError(row=number, column=column, value=values.get(column, ""),
-                               message=message))
+        errors.append(
+            RowError(row=number, column=column, value=values.get(column, ""), message=message)
+        )
         bad_rows.add(number)
 
     for number, values in table.rows:
@@ -91,8 +98,9 @@ def _plan(access: Access, table: tabular.Table) -> tuple[list[AreaRow], list[Row
             error(number, values, "name", "A name is required.")
         kind = tabular.choice_code(values.get("kind", ""), Area.Kind)
         if kind is None:
-            error(number, values, "kind", "Unknown kind. Use one of: "
-                                          f"{', '.join(Area.Kind.values)}.")
+            error(
+                number, values, "kind", f"Unknown kind. Use one of: {', '.join(Area.Kind.values)}."
+            )
         parent_code = values.get("parent_code", "")
         if parent_code and parent_code == code:
             error(number, values, "parent_code", "An area cannot be inside itself.")
@@ -101,11 +109,13 @@ def _plan(access: Access, table: tabular.Table) -> tuple[list[AreaRow], list[Row
             fields["population"] = values["population"].replace(",", "").replace(" ", "")
         candidate = Area(network=access.network, **fields)
         # Missing values were reported above; full_clean would only repeat them.
-        exclude = ["network", "parent", *(name for name in ("code", "name", "kind")
-                                          if not fields[name])]
+        exclude = [
+            "network",
+            "parent",
+            *(name for name in ("code", "name", "kind") if not fields[name]),
+        ]
         try:
-            candidate.full_clean(exclude=exclude, validate_unique=False,
-                                 validate_constraints=False)
+            candidate.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
         except ValidationError as exc:
             for row_error in tabular.validation_errors(number, exc, values):
                 errors.append(row_error)
@@ -131,22 +141,30 @@ def _plan(access: Access, table: tabular.Table) -> tuple[list[AreaRow], list[Row
         if area is None:
             plan.action = RowPlan.CREATE
             plan.fields["parent"] = parent_code
-            plan.changes = [("kind", "", plan.fields["kind"]),
-                            ("parent_code", "", parent_code or "")]
+            plan.changes = [
+                ("kind", "", plan.fields["kind"]),
+                ("parent_code", "", parent_code or ""),
+            ]
             if plan.fields.get("population") is not None:
                 plan.changes.append(("population", "", str(plan.fields["population"])))
             continue
         plan.area = area
-        wanted = {name: value for name, value in plan.fields.items()
-                  if name != "population" or value is not None}
-        changed = {name: value for name, value in wanted.items()
-                   if getattr(area, name) != value}
+        wanted = {
+            name: value
+            for name, value in plan.fields.items()
+            if name != "population" or value is not None
+        }
+        changed = {name: value for name, value in wanted.items() if getattr(area, name) != value}
         if parent_code != code_of.get(area.parent_id):
             changed["parent"] = parent_code
-            plan.changes.append(("parent_code", code_of.get(area.parent_id) or "",
-                                 parent_code or ""))
-        plan.changes = [(name, _text(getattr(area, name)), _text(value))
-                        for name, value in changed.items() if name != "parent"] + plan.changes
+            plan.changes.append(
+                ("parent_code", code_of.get(area.parent_id) or "", parent_code or "")
+            )
+        plan.changes = [
+            (name, _text(getattr(area, name)), _text(value))
+            for name, value in changed.items()
+            if name != "parent"
+        ] + plan.changes
         plan.fields = changed
         plan.action = RowPlan.UPDATE if changed else RowPlan.UNCHANGED
     return plans, []
@@ -155,29 +173,47 @@ def _plan(access: Access, table: tabular.Table) -> tuple[list[AreaRow], list[Row
 def _check_parent(number, values, rows, existing, parent_of, kind_of, error) -> None:
     code = values["code"]
     parent_code = values.get("parent_code", "")
-    if parent_code and parent_code != code and parent_code not in rows and (
-        parent_code not in existing
+    if (
+        parent_code
+        and parent_code != code
+        and parent_code not in rows
+        and (parent_code not in existing)
     ):
-        error(number, values, "parent_code",
-              f"No area has the code {parent_code}, in this file or in the network.")
+        error(
+            number,
+            values,
+            "parent_code",
+            f"No area has the code {parent_code}, in this file or in the network.",
+        )
         return
     parent = parent_of.get(code)
     kind = kind_of.get(code)
     parent_rank, rank = RANK.get(kind_of.get(parent)), RANK.get(kind)
     # Cities, ZIP codes and tracts overlap, so those may nest in each other either way.
-    if parent and rank is not None and parent_rank is not None and (
-        parent_rank > rank or (parent_rank == rank and rank < RANK[Area.Kind.CITY])
+    if (
+        parent
+        and rank is not None
+        and parent_rank is not None
+        and (parent_rank > rank or (parent_rank == rank and rank < RANK[Area.Kind.CITY]))
     ):
-        error(number, values, "parent_code",
-              f"A {Area.Kind(kind).label.lower()} cannot be inside a "
-              f"{Area.Kind(kind_of[parent]).label.lower()} ({parent}).")
+        error(
+            number,
+            values,
+            "parent_code",
+            f"A {Area.Kind(kind).label.lower()} cannot be inside a "
+            f"{Area.Kind(kind_of[parent]).label.lower()} ({parent}).",
+        )
     chain, node = [code], parent
     while node is not None and node not in chain:
         chain.append(node)
         node = parent_of.get(node)
     if node == code and len(chain) > 1:
-        error(number, values, "parent_code",
-              f"These areas would be inside each other: {' → '.join([*chain, code])}.")
+        error(
+            number,
+            values,
+            "parent_code",
+            f"These areas would be inside each other: {' → '.join([*chain, code])}.",
+        )
 
 
 def _depth(code: str, parent_of: dict) -> int:
@@ -202,17 +238,26 @@ def _apply(access: Access, plans: list[AreaRow], via: str) -> None:
             fields["parent"] = areas[fields["parent"]] if fields["parent"] else None
         try:
             if plan.area is None:
-                areas[plan.code] = services.object_create(access=access, model=Area,
-                                                          fields=fields, via=via)
+                areas[plan.code] = services.object_create(
+                    access=access, model=Area, fields=fields, via=via
+                )
             else:
-                areas[plan.code] = services.object_update(access=access, instance=plan.area,
-                                                          fields=fields, via=via)
+                areas[plan.code] = services.object_update(
+                    access=access, instance=plan.area, fields=fields, via=via
+                )
         except ValidationError as exc:
-            raise _Failed(tabular.validation_errors(plan.row, exc, {}, {
-                "parent": "parent_code"})) from exc
+            raise _Failed(
+                tabular.validation_errors(plan.row, exc, {}, {"parent": "parent_code"})
+            ) from exc
         except IntegrityError as exc:
-            raise _Failed([RowError(
-                row=plan.row, column="code", value=plan.code,
-                message="Someone changed this area while the file was imported; "
+            raise _Failed(
+                [
+                    RowError(
+                        row=plan.row,
+                        column="code",
+                        value=plan.code,
+                        message="Someone changed this area while the file was imported; "
                         "import the file again.",
-            )]) from exc
+                    )
+                ]
+            ) from exc

@@ -27,7 +27,8 @@ def snapshot(obj: models.Model) -> dict:
     """Field values of OBJ as JSON-able data, many-to-many fields as sorted id lists."""
     data = {}
     for field in obj._meta.concrete_fields:
-        if field.name in {"password", "token", "token_hash"}:
+        # auto_now timestamps change on every save; they would make a no-op look like a change.
+        if field.name in {"password", "token", "token_hash"} or getattr(field, "auto_now", False):
             continue
         data[field.attname if field.is_relation else field.name] = _plain(
             field.value_from_object(obj)

@@ -36,7 +36,7 @@ class UploadForm(forms.Form):
     file = forms.FileField(
         label="File",
         help_text="A .csv file (UTF-8) or an .xlsx workbook (the first sheet is read), "
-                  f"at most {tabular.MAX_BYTES // (1024 * 1024)} MB.",
+        f"at most {tabular.MAX_BYTES // (1024 * 1024)} MB.",
         widget=forms.ClearableFileInput(attrs={"accept": ",".join(tabular.EXTENSIONS)}),
     )
 
@@ -61,8 +61,13 @@ def _store(request, access, kind: str, data: bytes, filename: str) -> str:
     extension = ".xlsx" if filename.lower().endswith(".xlsx") else ".csv"
     name = default_storage.save(f"{UPLOAD_DIR}/{token}{extension}", ContentFile(data))
     pending = _pending(request)
-    pending[token] = {"network": access.network.pk, "kind": kind, "filename": filename,
-                      "name": name, "at": timezone.now().isoformat()}
+    pending[token] = {
+        "network": access.network.pk,
+        "kind": kind,
+        "filename": filename,
+        "name": name,
+        "at": timezone.now().isoformat(),
+    }
     for old in sorted(pending, key=lambda t: pending[t]["at"])[:-MAX_PENDING]:
         default_storage.delete(pending.pop(old)["name"])
     request.session[SESSION_KEY] = pending
@@ -104,16 +109,18 @@ def _remove_stale_uploads() -> None:
             continue
 
 
-def import_page(request, access, *, kind: str, importer: Callable, template: str,
-                done_url: str, context: dict):
+def import_page(
+    request, access, *, kind: str, importer: Callable, template: str, done_url: str, context: dict
+):
     """Upload a file, preview what it does, then confirm; nothing is written before."""
     page = {"access": access, "form": UploadForm(), **context}
     if request.method == "POST" and "token" in request.POST:
         token = request.POST["token"]
         upload = _load(request, access, kind, token)
         if upload is None:
-            messages.error(request, "That upload has expired or was already imported. "
-                                    "Upload the file again.")
+            messages.error(
+                request, "That upload has expired or was already imported. Upload the file again."
+            )
             return redirect(request.path)
         data, filename = upload
         result = importer(access=access, data=data, filename=filename, commit=True)
@@ -121,8 +128,9 @@ def import_page(request, access, *, kind: str, importer: Callable, template: str
         if result.committed:
             messages.success(request, f"Imported {filename}. {result.summary()}")
             return redirect(done_url)
-        return render(request, template, {**page, "result": result, "filename": filename},
-                      status=400)
+        return render(
+            request, template, {**page, "result": result, "filename": filename}, status=400
+        )
     if request.method == "POST":
         form = UploadForm(request.POST, request.FILES)
         if not form.is_valid():
@@ -131,11 +139,20 @@ def import_page(request, access, *, kind: str, importer: Callable, template: str
         data = upload.read()
         result = importer(access=access, data=data, filename=upload.name, commit=False)
         changes = result.created + result.updated
-        token = _store(request, access, kind, data, upload.name) if (
-            result.ok and changes) else None
-        return render(request, template, {
-            **page, "result": result, "filename": upload.name, "token": token,
-        }, status=200 if result.ok else 400)
+        token = (
+            _store(request, access, kind, data, upload.name) if (result.ok and changes) else None
+        )
+        return render(
+            request,
+            template,
+            {
+                **page,
+                "result": result,
+                "filename": upload.name,
+                "token": token,
+            },
+            status=200 if result.ok else 400,
+        )
     return render(request, template, page)
 
 
@@ -144,9 +161,15 @@ def import_page(request, access, *, kind: str, importer: Callable, template: str
 def area_import(request, access):
     access.require_allowed(Area, "add", message="Only backbone staff may import areas.")
     return import_page(
-        request, access, kind="areas", importer=area_importing.areas_import,
+        request,
+        access,
+        kind="areas",
+        importer=area_importing.areas_import,
         template="core/area_import.html",
         done_url=reverse("core:area-list", args=[access.network.slug]),
-        context={"heading": "Import areas", "columns": area_importing.COLUMNS,
-                 "kinds": Area.Kind.choices},
+        context={
+            "heading": "Import areas",
+            "columns": area_importing.COLUMNS,
+            "kinds": Area.Kind.choices,
+        },
     )

@@ -11,6 +11,7 @@ import csv
 import datetime
 import io
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 MAX_BYTES = 5 * 1024 * 1024
@@ -79,10 +80,8 @@ class ImportResult:
 
     def summary(self) -> str:
         if self.committed:
-            return (f"Created {self.created}, updated {self.updated}, "
-                    f"unchanged {self.unchanged}.")
-        return (f"Would create {self.created}, update {self.updated}; "
-                f"{self.unchanged} unchanged.")
+            return f"Created {self.created}, updated {self.updated}, unchanged {self.unchanged}."
+        return f"Would create {self.created}, update {self.updated}; {self.unchanged} unchanged."
 
 
 @dataclass
@@ -120,15 +119,13 @@ def read_table(data: bytes, filename: str, *, max_rows: int = MAX_ROWS) -> Table
         raise TableError(f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB.")
     name = filename.lower()
     if name.endswith(".csv"):
-        records = _csv_records(data)
-    elif name.endswith(".xlsx"):
-        records = _xlsx_records(data)
-    else:
-        raise TableError("Upload a .csv or .xlsx file.")
-    return _table(records, max_rows)
+        return _table(_csv_records(data), max_rows)
+    if name.endswith(".xlsx"):
+        return _xlsx_table(data, max_rows)
+    raise TableError("Upload a .csv or .xlsx file.")
 
 
-def _csv_records(data: bytes) -> list[list[str]]:
+def _csv_records(data: bytes) -> Iterator[list[str]]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -137,12 +134,12 @@ def _csv_records(data: bytes) -> list[list[str]]:
             "“CSV UTF-8” and upload it again."
         ) from exc
     try:
-        return list(csv.reader(io.StringIO(text, newline="")))
+        yield from csv.reader(io.StringIO(text, newline=""))
     except csv.Error as exc:
         raise TableError(f"The CSV file cannot be read: {exc}.") from exc
 
 
-def _xlsx_records(data: bytes) -> list[list[str]]:
+def _xlsx_table(data: bytes, max_rows: int) -> Table:
     from openpyxl import load_workbook
 
     try:
@@ -152,8 +149,9 @@ def _xlsx_records(data: bytes) -> list[list[str]]:
     try:
         if not workbook.worksheets:
             raise TableError("The workbook has no sheets.")
-        return [[_cell_text(value) for value in row]
-                for row in workbook.worksheets[0].iter_rows(values_only=True)]
+        rows = workbook.worksheets[0].iter_rows(values_only=True)
+        # Rows are read one at a time so that a huge sheet stops at MAX_ROWS.
+        return _table(([_cell_text(value) for value in row] for row in rows), max_rows)
     finally:
         workbook.close()
 
@@ -174,10 +172,11 @@ def _cell_text(value) -> str:
     return str(value)
 
 
-def _table(records: list[list[str]], max_rows: int) -> Table:
-    if not records or not any(cell.strip() for cell in records[0]):
+def _table(records: Iterator[list[str]], max_rows: int) -> Table:
+    first = next(records, None)
+    if not first or not any(cell.strip() for cell in first):
         raise TableError("The first row must name the columns; it is empty.")
-    header = [" ".join(cell.split()).lower().replace(" ", "_") for cell in records[0]]
+    header = [" ".join(cell.split()).lower().replace(" ", "_") for cell in first]
     named = [i for i, name in enumerate(header) if name]
     seen: dict[str, int] = {}
     for i in named:
@@ -188,7 +187,7 @@ def _table(records: list[list[str]], max_rows: int) -> Table:
             )
         seen[header[i]] = i
     rows = []
-    for number, record in enumerate(records[1:], start=2):
+    for number, record in enumerate(records, start=2):
         if not any(cell.strip() for cell in record):
             continue
         for i, cell in enumerate(record):
@@ -197,9 +196,9 @@ def _table(records: list[list[str]], max_rows: int) -> Table:
                     f"Row {number} has a value in column {column_letter(i)}, which has no "
                     "name in the first row."
                 )
-        rows.append((number, {
-            header[i]: (record[i].strip() if i < len(record) else "") for i in named
-        }))
+        rows.append(
+            (number, {header[i]: (record[i].strip() if i < len(record) else "") for i in named})
+        )
         if len(rows) > max_rows:
             raise TableError(f"The file has more than {max_rows} rows; split it up.")
     return Table(columns=[header[i] for i in named], rows=rows)
@@ -210,30 +209,41 @@ def check_columns(table: Table, *, allowed: list[str], required: list[str]) -> l
     errors = []
     unknown = [name for name in table.columns if name not in allowed]
     if unknown:
-        errors.append(RowError(
-            row=1, column=", ".join(unknown), value="",
-            message=f"Unknown column{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}. "
-                    f"The columns are: {', '.join(allowed)}.",
-        ))
+        errors.append(
+            RowError(
+                row=1,
+                column=", ".join(unknown),
+                value="",
+                message=f"Unknown column{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}. "
+                f"The columns are: {', '.join(allowed)}.",
+            )
+        )
     missing = [name for name in required if name not in table.columns]
     if missing:
-        errors.append(RowError(
-            row=1, column=", ".join(missing), value="",
-            message=f"Missing required column{'s' if len(missing) > 1 else ''}: "
-                    f"{', '.join(missing)}.",
-        ))
+        errors.append(
+            RowError(
+                row=1,
+                column=", ".join(missing),
+                value="",
+                message=f"Missing required column{'s' if len(missing) > 1 else ''}: "
+                f"{', '.join(missing)}.",
+            )
+        )
     if not table.rows and not errors:
         errors.append(RowError(row=2, column="", value="", message="The file has no rows."))
     return errors
 
 
-def validation_errors(row: int, exc, values: dict[str, str],
-                      columns: dict[str, str] | None = None) -> list[RowError]:
+def validation_errors(
+    row: int, exc, values: dict[str, str], columns: dict[str, str] | None = None
+) -> list[RowError]:
     """Row errors from a model ValidationError; COLUMNS maps field names to column names."""
     columns = columns or {}
     errors = []
     for field_name, messages in exc.message_dict.items():
         column = columns.get(field_name, "" if field_name == "__all__" else field_name)
-        errors.extend(RowError(row=row, column=column, value=values.get(column, ""),
-                               message=message) for message in messages)
+        errors.extend(
+            RowError(row=row, column=column, value=values.get(column, ""), message=message)
+            for message in messages
+        )
     return errors

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from backbone.core.crud import Column, Crud
-from backbone.partners import views
+from backbone.partners import import_views, views
 from backbone.partners.forms import ProspectAssessmentForm
 from backbone.partners.models import ProspectAssessment
 
@@ -27,6 +27,9 @@ ORG = f"{N}/organizations/<slug:organization_slug>"
 urlpatterns = [
     path(f"{N}/partners/", views.partner_list, name="partner-list"),
     path(f"{N}/partners/new/", views.organization_create, name="organization-create"),
+    path(f"{N}/partners/import/", import_views.partner_import, name="partner-import"),
+    path(f"{N}/partners/import/template.csv", import_views.partner_import_template,
+         name="partner-import-template"),
     path(f"{ORG}/", views.organization_detail, name="organization-detail"),
     path(f"{ORG}/edit/", views.organization_edit, name="organization-edit"),
     path(f"{ORG}/membership/", views.membership_edit, name="membership-edit"),

@@ -60,11 +60,22 @@ class ImportCommand(BaseCommand):
             raise CommandError(
                 f"{count} problem{'s' if count != 1 else ''} in {path.name}; nothing was imported."
             )
-        if options["verbosity"] >= 2:
-            for plan in result.plans:
-                self.stdout.write(f"row {plan.row}: {plan.action} {plan.label}")
+        for plan in result.plans:
+            if plan.action != plan.UNCHANGED or options["verbosity"] >= 2:
+                self.stdout.write(self.describe(plan))
         suffix = " Dry run: nothing was written." if dry_run else ""
         self.stdout.write(f"{result.summary()}{suffix}")
+
+    @staticmethod
+    def describe(plan) -> str:
+        line = f"row {plan.row}: {plan.action} {plan.label}"
+        if plan.action == plan.UPDATE:
+            changes = "; ".join(
+                f"{what}: {before or '(empty)'} → {after or '(empty)'}"
+                for what, before, after in plan.changes
+            )
+            line += f" ({changes})"
+        return line
 
     def access(self, network_slug: str, email: str | None) -> Access:
         network = Network.objects.filter(slug=network_slug).first()

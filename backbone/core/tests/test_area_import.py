@@ -41,8 +41,10 @@ def counts():
 
 
 def tree(network):
-    return {a.code: (a.kind, a.parent.code if a.parent else None)
-            for a in Area.objects.filter(network=network).select_related("parent")}
+    return {
+        a.code: (a.kind, a.parent.code if a.parent else None)
+        for a in Area.objects.filter(network=network).select_related("parent")
+    }
 
 
 def test_sample_builds_the_hierarchy(world, admin):
@@ -56,8 +58,15 @@ def test_sample_builds_the_hierarchy(world, admin):
     assert areas["99963"] == ("zip", "9958300")
     assert areas["99003950100"] == ("tract", "99003")
     assert Area.objects.get(network=world.network, code="99").population == 4210000
-    assert AuditEvent.objects.filter(object_type="core.area", action="create", via="import",
-                                     actor=world.users["network_admin"]).count() == 14
+    assert (
+        AuditEvent.objects.filter(
+            object_type="core.area",
+            action="create",
+            via="import",
+            actor=world.users["network_admin"],
+        ).count()
+        == 14
+    )
 
 
 def test_rows_in_any_order_give_the_same_hierarchy(world, admin):
@@ -73,9 +82,11 @@ def test_rows_in_any_order_give_the_same_hierarchy(world, admin):
 
 def test_xlsx_with_numeric_codes(world, admin):
     workbook = openpyxl.Workbook()
-    for row in (["code", "name", "kind", "parent_code", "population"],
-                [41, "Oregon", "State", None, 4240137],
-                [41039, "Lane County", "County", 41, 382971.0]):
+    for row in (
+        ["code", "name", "kind", "parent_code", "population"],
+        [41, "Oregon", "State", None, 4240137],
+        [41039, "Lane County", "County", 41, 382971.0],
+    ):
         workbook.active.append(row)
     out = io.BytesIO()
     workbook.save(out)
@@ -100,9 +111,9 @@ def test_changed_rows_update_and_empty_cells_keep(world, admin):
     run(admin, SAMPLE.read_bytes())
     events = AuditEvent.objects.count()
 
-    result = run(admin, f"{HEADER}\n"
-                        "99962,River City (North),zip,,\n"
-                        "99963,Millbrook,zip,9961000,41300\n")
+    result = run(
+        admin, f"{HEADER}\n99962,River City (North),zip,,\n99963,Millbrook,zip,9961000,41300\n"
+    )
 
     assert (result.updated, result.created) == (2, 0)
     north = Area.objects.get(network=world.network, code="99962")
@@ -124,30 +135,45 @@ def test_parent_may_already_be_in_the_network(world, admin):
 
 
 def test_areas_move_without_passing_through_a_cycle(world, admin):
-    run(admin, f"{HEADER}\nA,Alpha,other,,\nB,Beta,other,A,\n")
+    run(admin, f"{HEADER}\nB,Beta,other,,\nA,Alpha,other,B,\nC,Gamma,other,,\n")
 
-    result = run(admin, f"{HEADER}\nA,Alpha,other,B,\nB,Beta,other,,\n")
+    # Moving B into A first would put them inside each other; parents move first.
+    result = run(admin, f"{HEADER}\nB,Beta,other,A,\nA,Alpha,other,C,\n")
 
     assert result.committed and result.updated == 2
-    assert tree(world.network) == {"A": ("other", "B"), "B": ("other", None)}
+    assert tree(world.network) == {"A": ("other", "C"), "B": ("other", "A"), "C": ("other", None)}
+
+
+def test_an_empty_parent_code_keeps_the_stored_parent(world, admin):
+    run(admin, f"{HEADER}\nA,Alpha,other,,\nB,Beta,other,A,\n")
+
+    result = run(admin, f"{HEADER}\nB,Beta,other,,\n")
+
+    assert result.unchanged == 1
+    assert tree(world.network)["B"] == ("other", "A")
 
 
 def test_bad_rows_are_each_reported_and_nothing_is_written(world, admin):
     before = counts()
-    text = (f"{HEADER}\n"
-            "99,State of Cascadia,state,,\n"
-            "99001,Riverbend County,parish,99,\n"
-            "99002,Lake County,county,98,\n"
-            "99003,Marrow County,county,99,many\n"
-            "99,Duplicate,state,,\n"
-            ",No code,city,99,\n")
+    text = (
+        f"{HEADER}\n"
+        "99,State of Cascadia,state,,\n"
+        "99001,Riverbend County,parish,99,\n"
+        "99002,Lake County,county,98,\n"
+        "99003,Marrow County,county,99,many\n"
+        "99,Duplicate,state,,\n"
+        ",No code,city,99,\n"
+    )
 
     result = run(admin, text)
 
     assert not result.committed
     assert [(e.row, e.column, e.value) for e in result.errors] == [
-        (3, "kind", "parish"), (4, "parent_code", "98"), (5, "population", "many"),
-        (6, "code", "99"), (7, "code", ""),
+        (3, "kind", "parish"),
+        (4, "parent_code", "98"),
+        (5, "population", "many"),
+        (6, "code", "99"),
+        (7, "code", ""),
     ]
     assert result.errors[1].message == "No area has the code 98, in this file or in the network."
     assert result.errors[3].message == "The code 99 is also on row 2."
@@ -155,11 +181,15 @@ def test_bad_rows_are_each_reported_and_nothing_is_written(world, admin):
 
 
 def test_cycles_are_reported_on_each_row_in_them(world, admin):
-    result = run(admin, f"{HEADER}\nA,Alpha,other,C,\nB,Beta,other,A,\nC,Gamma,other,B,\n"
-                        "D,Delta,other,D,\n")
+    result = run(
+        admin, f"{HEADER}\nA,Alpha,other,C,\nB,Beta,other,A,\nC,Gamma,other,B,\nD,Delta,other,D,\n"
+    )
 
     assert [(e.row, e.column) for e in result.errors] == [
-        (2, "parent_code"), (3, "parent_code"), (4, "parent_code"), (5, "parent_code"),
+        (2, "parent_code"),
+        (3, "parent_code"),
+        (4, "parent_code"),
+        (5, "parent_code"),
     ]
     assert result.errors[0].message == "These areas would be inside each other: A → C → B → A."
     assert result.errors[3].message == "An area cannot be inside itself."
@@ -176,9 +206,12 @@ def test_cycle_through_an_existing_area_is_reported(world, admin):
 
 
 def test_kinds_nest_in_order(world, admin):
-    result = run(admin, f"{HEADER}\n1,Cascadia,state,,\n2,Riverbend,county,1,\n"
-                        "3,River City,city,2,\n4,Upside Down County,county,3,\n"
-                        "5,County in county,county,2,\n6,ZIP in city,zip,3,\n")
+    result = run(
+        admin,
+        f"{HEADER}\n1,Cascadia,state,,\n2,Riverbend,county,1,\n"
+        "3,River City,city,2,\n4,Upside Down County,county,3,\n"
+        "5,County in county,county,2,\n6,ZIP in city,zip,3,\n",
+    )
 
     assert [(e.row, e.message) for e in result.errors] == [
         (5, "A county cannot be inside a city (3)."),
@@ -211,6 +244,7 @@ def test_only_network_admins_may_import(world):
 
 # Web ----------------------------------------------------------------------------------------
 
+
 def url(world):
     return reverse("core:area-import", args=[world.network.slug])
 
@@ -218,8 +252,9 @@ def url(world):
 def test_admin_previews_then_confirms(world, client_for):
     client = client_for("network_admin")
 
-    preview = client.post(url(world), {"file": SimpleUploadedFile("areas.csv",
-                                                                  SAMPLE.read_bytes())})
+    preview = client.post(
+        url(world), {"file": SimpleUploadedFile("areas.csv", SAMPLE.read_bytes())}
+    )
 
     assert preview.status_code == 200
     assert "Would create 14, update 0; 0 unchanged." in preview.content.decode()
@@ -236,7 +271,8 @@ def test_preview_of_an_unchanged_file_offers_no_confirmation(world, admin, clien
     run(admin, SAMPLE.read_bytes())
 
     preview = client_for("network_admin").post(
-        url(world), {"file": SimpleUploadedFile("areas.csv", SAMPLE.read_bytes())})
+        url(world), {"file": SimpleUploadedFile("areas.csv", SAMPLE.read_bytes())}
+    )
 
     assert preview.status_code == 200
     assert "would change nothing" in preview.content.decode()
@@ -244,9 +280,10 @@ def test_preview_of_an_unchanged_file_offers_no_confirmation(world, admin, clien
 
 
 def test_preview_lists_errors(world, client_for):
-    response = client_for("network_admin").post(url(world), {
-        "file": SimpleUploadedFile("areas.csv", f"{HEADER}\nX,Somewhere,planet,,\n".encode())
-    })
+    response = client_for("network_admin").post(
+        url(world),
+        {"file": SimpleUploadedFile("areas.csv", f"{HEADER}\nX,Somewhere,planet,,\n".encode())},
+    )
 
     assert response.status_code == 400
     page = response.content.decode()
@@ -269,6 +306,7 @@ def test_anonymous_is_sent_to_log_in(world, client_for):
 
 # Command line -------------------------------------------------------------------------------
 
+
 def test_cli_imports_and_dry_run_writes_nothing(world, capsys):
     before = counts()
 
@@ -286,8 +324,7 @@ def test_cli_errors_exit_non_zero(world, tmp_path, capsys):
     bad.write_text(f"{HEADER}\n1,Cascadia,state,,\n2,Riverbend,county,9,\n")
 
     with pytest.raises(CommandError) as raised:
-        call_command("areas", "import", str(bad), "--network", world.network.slug,
-                     "--dry-run")
+        call_command("areas", "import", str(bad), "--network", world.network.slug, "--dry-run")
 
     assert raised.value.returncode == 1
     assert capsys.readouterr().err.strip() == (
