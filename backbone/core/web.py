@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from backbone.core.access import access_or_404
@@ -26,7 +27,13 @@ def network_view(view):
                 return redirect_to_login(request.get_full_path())
             raise
         request.access = access
-        return view(request, access, *args, **kwargs)
+        try:
+            return view(request, access, *args, **kwargs)
+        except PermissionDenied:
+            # The public of a public network is asked to sign in rather than refused.
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            raise
 
     wrapper.network_view = True
     return wrapper

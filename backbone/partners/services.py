@@ -66,3 +66,19 @@ def readiness_submit(*, access: Access, organization: Organization, answers: dic
     audit.record(actor=access.actor, action=AuditEvent.Action.CREATE, obj=assessment,
                  network=access.network, after=audit.snapshot(assessment), via=via)
     return assessment
+
+
+@transaction.atomic
+def membership_remove(*, access: Access, membership: Membership, via: str = "web") -> None:
+    """Take an organization out of the network; an organization left in no network and
+    with nobody attached is deleted with it (its profile belonged to this network only)."""
+    organization = membership.organization
+    orphan = not organization.memberships.exclude(pk=membership.pk).exists()
+    if orphan:
+        access.require("delete", organization)  # checked while it is still in the network
+    services.object_delete(access=access, instance=membership, via=via)
+    if orphan:
+        before, pk = audit.snapshot(organization), organization.pk
+        organization.delete()
+        audit.record(actor=access.actor, action=AuditEvent.Action.DELETE, obj=organization,
+                     network=access.network, before=before, after=None, via=via, object_id=pk)

@@ -33,6 +33,7 @@ urlpatterns = [
     path(f"{ORG}/", views.organization_detail, name="organization-detail"),
     path(f"{ORG}/edit/", views.organization_edit, name="organization-edit"),
     path(f"{ORG}/membership/", views.membership_edit, name="membership-edit"),
+    path(f"{ORG}/membership/remove/", views.membership_remove, name="membership-remove"),
     path(f"{ORG}/membership/agreement/", views.membership_agreement,
          name="membership-agreement"),
     path(f"{ORG}/identifiers/new/", views.identifier_create, name="identifier-create"),

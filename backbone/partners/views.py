@@ -117,7 +117,27 @@ def membership_edit(request, access, organization_slug: str):
     return render(request, "core/form.html", {
         "access": access, "form": form, "heading": f"Membership of {organization}",
         "cancel_url": _profile_url(access, organization), "multipart": True,
+        "delete_url": reverse("partners:membership-remove",
+                              args=[access.network.slug, organization.slug]),
     }, status=400 if form.errors else 200)
+
+
+@network_view
+def membership_remove(request, access, organization_slug: str):
+    organization = access.get_object(Organization, slug=organization_slug)
+    membership = access.get_object(Membership, "delete", organization=organization)
+    if request.method == "POST":
+        services.membership_remove(access=access, membership=membership)
+        messages.success(request, f"Removed {organization} from {access.network}.")
+        return redirect("partners:partner-list", network_slug=access.network.slug)
+    return render(request, "core/confirm_delete.html", {
+        "access": access, "object": membership,
+        "heading": f"Remove {organization} from {access.network}?",
+        "explanation": "Its membership ends here. An organization that belongs to no other "
+                       "network is deleted with its profile; the audit log keeps a copy.",
+        "submit_label": "Remove",
+        "cancel_url": _profile_url(access, organization),
+    })
 
 
 @network_view

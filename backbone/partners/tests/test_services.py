@@ -71,3 +71,32 @@ def test_viewer_cannot_submit_readiness(world):
     with pytest.raises(PermissionDenied):
         services.readiness_submit(access=access, organization=world.organization,
                                   answers=answers)
+
+
+def test_removing_the_only_membership_deletes_the_organization(world, client_for):
+    from django.urls import reverse
+
+    from backbone.core.models import Organization
+
+    client = client_for("network_admin")
+    url = reverse("partners:membership-remove",
+                  args=[world.network.slug, world.second_organization.slug])
+    assert client_for("viewer").post(url).status_code == 403
+    assert client.post(url).status_code == 302
+    assert not Organization.objects.filter(pk=world.second_organization.pk).exists()
+    assert AuditEvent.objects.filter(object_type="core.organization", action="delete").exists()
+
+
+def test_removing_a_shared_organization_keeps_it_for_its_other_network(world, client_for):
+    from django.urls import reverse
+
+    from backbone.testing import factories as f
+
+    f.MembershipFactory(network=world.other_network, organization=world.second_organization)
+    url = reverse("partners:membership-remove",
+                  args=[world.network.slug, world.second_organization.slug])
+    assert client_for("network_admin").post(url).status_code == 302
+    world.second_organization.refresh_from_db()
+    assert list(world.second_organization.memberships.values_list("network", flat=True)) == [
+        world.other_network.pk]
+    assert client_for("outsider").post(url).status_code == 404
