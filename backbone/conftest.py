@@ -45,8 +45,7 @@ def world(db) -> World:
     outsider = f.UserFactory(email="outsider@lake.example")
     f.NetworkRoleFactory(user=outsider, network=other_network, role="network_admin")
     f.activate_totp(outsider)
-    return World(network, other_network, organization, second, prospect, other_org, users,
-                 outsider)
+    return World(network, other_network, organization, second, prospect, other_org, users, outsider)
 
 
 @pytest.fixture

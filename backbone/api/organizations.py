@@ -4,7 +4,6 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q
 from ninja import Field, Path, Query, Router, Schema, Status
 from ninja.pagination import paginate
@@ -289,12 +288,7 @@ def delete_organization(request, network: str, organization_slug: str = ORGANIZA
     access = request.auth
     instance = get_organization(access, organization_slug, "delete")
     with field_errors(prefix=()):
-        if instance.memberships.exclude(network=access.network).exists():
-            raise ValidationError(
-                f"{instance} also belongs to other networks; end its membership of this "
-                "network instead."
-            )
-        core_services.object_delete(access=access, instance=instance, via="api")
+        services.organization_delete(access=access, organization=instance, via="api")
     return Status(204, None)
 
 

@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from ninja import Field, FilterLookup, FilterSchema, Path, Router, Schema
 from pydantic import AfterValidator
@@ -107,14 +107,7 @@ class PersonFilters(FilterSchema):
 
 
 def person_update(access: Access, role: NetworkRole, fields: dict) -> NetworkRole:
-    new_role = fields.get("role", role.role)
-    organization = fields.get("organization", role.organization)
-    # The same rule as giving the role in the first place (org admins: their own people).
-    if not access.can_add(
-        NetworkRole, role=new_role, organization_id=getattr(organization, "pk", None)
-    ):
-        raise PermissionDenied("Your role may not give that role.")
-    return services.object_update(access=access, instance=role, fields=fields, via="api")
+    return services.role_update(access=access, role=role, fields=fields, via="api")
 
 
 # Invitations ------------------------------------------------------------------------------

@@ -85,15 +85,17 @@ class Access:
         if not self.can_add(model, **values):
             raise PermissionDenied(f"Your role may not add a {model._meta.verbose_name}.")
 
-    def require_allowed(self, model: type[models.Model], action: str = "view",
-                        message: str = "") -> None:
+    def require_allowed(
+        self, model: type[models.Model], action: str = "view", message: str = ""
+    ) -> None:
         """Refuse a whole page: 404 to the public (nothing to see), 403 to members."""
         if self.allows(model, action):
             return
         if not self.is_member:
             raise Http404("No page found.")
-        raise PermissionDenied(message or f"Your role may not {action} "
-                               f"{model._meta.verbose_name_plural}.")
+        raise PermissionDenied(
+            message or f"Your role may not {action} {model._meta.verbose_name_plural}."
+        )
 
     def get_object(self, model: type[models.Model], action: str = "view", **lookup):
         """The object if this access may see it (else 404) and do ACTION on it (else 403)."""

@@ -36,16 +36,30 @@ class AuditedAdmin(admin.ModelAdmin):
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         obj, before, change = request._audit_pending
-        audit.record(actor=request.user, action="update" if change else "create", obj=obj,
-                     network=_network_of(obj), before=before, after=audit.snapshot(obj),
-                     via="admin")
+        audit.record(
+            actor=request.user,
+            action="update" if change else "create",
+            obj=obj,
+            network=_network_of(obj),
+            before=before,
+            after=audit.snapshot(obj),
+            via="admin",
+        )
 
     def delete_model(self, request, obj):
         before, pk = audit.snapshot(obj), obj.pk
         network = _network_of(obj)
         super().delete_model(request, obj)
-        audit.record(actor=request.user, action="delete", obj=obj, network=network,
-                     before=before, after=None, via="admin", object_id=pk)
+        audit.record(
+            actor=request.user,
+            action="delete",
+            obj=obj,
+            network=network,
+            before=before,
+            after=None,
+            via="admin",
+            object_id=pk,
+        )
 
     def delete_queryset(self, request, queryset):
         for obj in queryset:

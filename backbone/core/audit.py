@@ -35,9 +35,7 @@ def snapshot(obj: models.Model) -> dict:
         )
     if obj.pk:
         for field in obj._meta.many_to_many:
-            data[field.name] = sorted(
-                getattr(obj, field.name).values_list("pk", flat=True)
-            )
+            data[field.name] = sorted(getattr(obj, field.name).values_list("pk", flat=True))
     return data
 
 

@@ -50,14 +50,26 @@ class Crud:
     def urls(self, namespace: str) -> list:
         self.namespace = namespace
         return [
-            path(f"n/<slug:network_slug>/{self.prefix}/", network_view(self.list_view),
-                 name=f"{self.entity}-list"),
-            path(f"n/<slug:network_slug>/{self.prefix}/new/", network_view(self.create_view),
-                 name=f"{self.entity}-create"),
-            path(f"n/<slug:network_slug>/{self.prefix}/<int:pk>/edit/",
-                 network_view(self.edit_view), name=f"{self.entity}-edit"),
-            path(f"n/<slug:network_slug>/{self.prefix}/<int:pk>/delete/",
-                 network_view(self.delete_view), name=f"{self.entity}-delete"),
+            path(
+                f"n/<slug:network_slug>/{self.prefix}/",
+                network_view(self.list_view),
+                name=f"{self.entity}-list",
+            ),
+            path(
+                f"n/<slug:network_slug>/{self.prefix}/new/",
+                network_view(self.create_view),
+                name=f"{self.entity}-create",
+            ),
+            path(
+                f"n/<slug:network_slug>/{self.prefix}/<int:pk>/edit/",
+                network_view(self.edit_view),
+                name=f"{self.entity}-edit",
+            ),
+            path(
+                f"n/<slug:network_slug>/{self.prefix}/<int:pk>/delete/",
+                network_view(self.delete_view),
+                name=f"{self.entity}-delete",
+            ),
         ]
 
     def list_view(self, request, access):
@@ -77,23 +89,32 @@ class Crud:
             }
             for obj in page
         ]
-        return render(request, "core/crud_list.html", {
-            "access": access, "crud": self, "page": page, "rows": rows, "query": query,
-            "can_add": access.allows(self.model, "add"),
-            "can_change": access.allows(self.model, "change"),
-            "can_delete": access.allows(self.model, "delete"),
-            "create_url": self.url("create", access),
-            "edit_name": f"{self.namespace}:{self.entity}-edit",
-            "delete_name": f"{self.namespace}:{self.entity}-delete",
-        })
+        return render(
+            request,
+            "core/crud_list.html",
+            {
+                "access": access,
+                "crud": self,
+                "page": page,
+                "rows": rows,
+                "query": query,
+                "can_add": access.allows(self.model, "add"),
+                "can_change": access.allows(self.model, "change"),
+                "can_delete": access.allows(self.model, "delete"),
+                "create_url": self.url("create", access),
+                "edit_name": f"{self.namespace}:{self.entity}-edit",
+                "delete_name": f"{self.namespace}:{self.entity}-delete",
+            },
+        )
 
     def create_view(self, request, access):
         access.require_add(self.model)
         form = self.form_class(request.POST or None, request.FILES or None, access=access)
         if request.method == "POST" and form.is_valid():
             try:
-                obj = services.object_create(access=access, model=self.model,
-                                             fields=form.model_fields())
+                obj = services.object_create(
+                    access=access, model=self.model, fields=form.model_fields()
+                )
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
@@ -103,12 +124,14 @@ class Crud:
 
     def edit_view(self, request, access, pk: int):
         obj = access.get_object(self.model, "change", pk=pk)
-        form = self.form_class(request.POST or None, request.FILES or None, instance=obj,
-                               access=access)
+        form = self.form_class(
+            request.POST or None, request.FILES or None, instance=obj, access=access
+        )
         if request.method == "POST" and form.is_valid():
             try:
-                obj = services.object_update(access=access, instance=obj,
-                                             fields=form.model_fields())
+                obj = services.object_update(
+                    access=access, instance=obj, fields=form.model_fields()
+                )
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
@@ -127,15 +150,29 @@ class Crud:
             else:
                 messages.success(request, f"Deleted {obj}.")
                 return redirect(self.url("list", access))
-        return render(request, "core/confirm_delete.html", {
-            "access": access, "object": obj, "error": error,
-            "cancel_url": self.url("list", access),
-        })
+        return render(
+            request,
+            "core/confirm_delete.html",
+            {
+                "access": access,
+                "object": obj,
+                "error": error,
+                "cancel_url": self.url("list", access),
+            },
+        )
 
     def _form_page(self, request, access, form, heading, obj=None):
-        return render(request, "core/form.html", {
-            "access": access, "form": form, "heading": heading,
-            "cancel_url": self.url("list", access),
-            "delete_url": self.url("delete", access, obj)
-            if obj is not None and access.can("delete", obj) else None,
-        }, status=400 if form.is_bound and form.errors else 200)
+        return render(
+            request,
+            "core/form.html",
+            {
+                "access": access,
+                "form": form,
+                "heading": heading,
+                "cancel_url": self.url("list", access),
+                "delete_url": self.url("delete", access, obj)
+                if obj is not None and access.can("delete", obj)
+                else None,
+            },
+            status=400 if form.is_bound and form.errors else 200,
+        )

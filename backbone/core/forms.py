@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import contextlib
+
 from django import forms
 from django.contrib.auth import get_user_model
 
@@ -33,10 +35,9 @@ class ScopedModelForm(forms.ModelForm):
                     network_roles__network=access.network
                 ).distinct()
             else:
-                try:
+                # Shared vocabularies such as Sector have no policy and keep every row.
+                with contextlib.suppress(LookupError):
                     field.queryset = policy_for(related).scope(access, "view")
-                except LookupError:
-                    pass  # shared vocabularies such as Sector
 
     def model_fields(self) -> dict:
         """The cleaned data ready for the services (form-only fields dropped)."""
@@ -47,11 +48,20 @@ class ScopedModelForm(forms.ModelForm):
 class NetworkForm(ScopedModelForm):
     class Meta:
         model = Network
-        fields = ["name", "purpose", "community_description", "geography_description",
-                  "geography_served", "equity_focus", "is_public"]
-        widgets = {"purpose": forms.Textarea(attrs={"rows": 4}),
-                   "community_description": forms.Textarea(attrs={"rows": 4}),
-                   "equity_focus": forms.Textarea(attrs={"rows": 4})}
+        fields = [
+            "name",
+            "purpose",
+            "community_description",
+            "geography_description",
+            "geography_served",
+            "equity_focus",
+            "is_public",
+        ]
+        widgets = {
+            "purpose": forms.Textarea(attrs={"rows": 4}),
+            "community_description": forms.Textarea(attrs={"rows": 4}),
+            "equity_focus": forms.Textarea(attrs={"rows": 4}),
+        }
 
 
 class LifeStageForm(ScopedModelForm):
@@ -69,31 +79,53 @@ class AreaForm(ScopedModelForm):
 class OrganizationForm(ScopedModelForm):
     class Meta:
         model = Organization
-        fields = ["name", "sectors", "mission", "website", "email", "phone", "street_address",
-                  "city", "state", "postal_code", "areas_served", "populations_served", "size",
-                  "annual_budget"]
-        widgets = {"sectors": forms.CheckboxSelectMultiple,
-                   "mission": forms.Textarea(attrs={"rows": 3}),
-                   "populations_served": forms.Textarea(attrs={"rows": 3})}
+        fields = [
+            "name",
+            "sectors",
+            "mission",
+            "website",
+            "email",
+            "phone",
+            "street_address",
+            "city",
+            "state",
+            "postal_code",
+            "areas_served",
+            "populations_served",
+            "size",
+            "annual_budget",
+        ]
+        widgets = {
+            "sectors": forms.CheckboxSelectMultiple,
+            "mission": forms.Textarea(attrs={"rows": 3}),
+            "populations_served": forms.Textarea(attrs={"rows": 3}),
+        }
 
 
 class MembershipForm(ScopedModelForm):
     class Meta:
         model = Membership
-        fields = ["status", "role", "joined_on", "left_on", "data_sharing_signed_on",
-                  "data_sharing_document", "notes"]
-        widgets = {"joined_on": forms.DateInput(attrs={"type": "date"}),
-                   "left_on": forms.DateInput(attrs={"type": "date"}),
-                   "data_sharing_signed_on": forms.DateInput(attrs={"type": "date"}),
-                   "notes": forms.Textarea(attrs={"rows": 3})}
+        fields = [
+            "status",
+            "role",
+            "joined_on",
+            "left_on",
+            "data_sharing_signed_on",
+            "data_sharing_document",
+            "notes",
+        ]
+        widgets = {
+            "joined_on": forms.DateInput(attrs={"type": "date"}),
+            "left_on": forms.DateInput(attrs={"type": "date"}),
+            "data_sharing_signed_on": forms.DateInput(attrs={"type": "date"}),
+            "notes": forms.Textarea(attrs={"rows": 3}),
+        }
 
     def clean_status(self):
         status = self.cleaned_data["status"]
         current = self.instance.status if self.instance.pk else None
         if current and status != current and status not in Membership.TRANSITIONS[current]:
-            raise forms.ValidationError(
-                f"A membership cannot move from {current} to {status}."
-            )
+            raise forms.ValidationError(f"A membership cannot move from {current} to {status}.")
         return status
 
 
@@ -118,7 +150,8 @@ class InvitationForm(ScopedModelForm):
         super().__init__(*args, access=access, **kwargs)
         if not access.is_admin:
             self.fields["role"].choices = [
-                (Role.ORG_ADMIN, Role.ORG_ADMIN.label), (Role.ORG_MEMBER, Role.ORG_MEMBER.label)
+                (Role.ORG_ADMIN, Role.ORG_ADMIN.label),
+                (Role.ORG_MEMBER, Role.ORG_MEMBER.label),
             ]
             self.fields["organization"].queryset = Organization.objects.filter(
                 pk=access.organization_id

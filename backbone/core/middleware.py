@@ -35,11 +35,10 @@ def needs_mfa(user) -> bool:
 
     cache_key = "_backbone_needs_mfa"
     if not hasattr(user, cache_key):
-        is_admin = user.is_superuser or NetworkRole.objects.filter(
-            user=user, role=Role.NETWORK_ADMIN
-        ).exists()
-        has_totp = Authenticator.objects.filter(
-            user=user, type=Authenticator.Type.TOTP
-        ).exists()
+        is_admin = (
+            user.is_superuser
+            or NetworkRole.objects.filter(user=user, role=Role.NETWORK_ADMIN).exists()
+        )
+        has_totp = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
         setattr(user, cache_key, is_admin and not has_totp)
     return getattr(user, cache_key)

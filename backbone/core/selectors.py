@@ -45,15 +45,23 @@ def recent_activity(access: Access, limit: int = 8) -> list[dict]:
         .order_by("-joined_on")[:limit]
     )
     for membership in joined:
-        items.append({"when": membership.joined_on,
-                      "text": f"{membership.organization.name} joined as "
-                              f"{membership.get_role_display().lower()}",
-                      "organization": membership.organization})
+        items.append(
+            {
+                "when": membership.joined_on,
+                "text": f"{membership.organization.name} joined as "
+                f"{membership.get_role_display().lower()}",
+                "organization": membership.organization,
+            }
+        )
     if access.allows(AuditEvent):
         for event in access.scope(AuditEvent).select_related("actor")[:limit]:
-            items.append({"when": event.created_at.date(),
-                          "text": f"{event.actor_email or 'System'} "
-                                  f"{event.get_action_display().lower()} "
-                                  f"{event.object_type.split('.')[-1]} “{event.object_repr}”"})
+            items.append(
+                {
+                    "when": event.created_at.date(),
+                    "text": f"{event.actor_email or 'System'} "
+                    f"{event.get_action_display().lower()} "
+                    f"{event.object_type.split('.')[-1]} “{event.object_repr}”",
+                }
+            )
     items.sort(key=lambda item: item["when"], reverse=True)
     return items[:limit]

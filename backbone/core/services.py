@@ -12,7 +12,8 @@ from django.db import models, transaction
 
 from backbone.core import audit
 from backbone.core.access import Access
-from backbone.core.models import AuditEvent
+from backbone.core.models import AuditEvent, NetworkRole
+from backbone.core.models.tenancy import ORGANIZATION_ROLES
 
 
 def _assign(instance: models.Model, fields: dict) -> dict:
@@ -33,7 +34,11 @@ def _set_m2m(instance: models.Model, m2m: dict) -> None:
 
 @transaction.atomic
 def object_create(
-    *, access: Access, model: type[models.Model], fields: dict, via: str = "web",
+    *,
+    access: Access,
+    model: type[models.Model],
+    fields: dict,
+    via: str = "web",
     check: bool = True,
 ) -> models.Model:
     """Create a MODEL row in the access's network from FIELDS (m2m included)."""
@@ -42,20 +47,31 @@ def object_create(
         instance.network = access.network
     m2m = _assign(instance, fields)
     if check:
-        access.require_add(model, **{
-            f.attname: getattr(instance, f.attname) for f in model._meta.concrete_fields
-        })
+        access.require_add(
+            model, **{f.attname: getattr(instance, f.attname) for f in model._meta.concrete_fields}
+        )
     instance.full_clean()
     instance.save()
     _set_m2m(instance, m2m)
-    audit.record(actor=access.actor, action=AuditEvent.Action.CREATE, obj=instance,
-                 network=access.network, before=None, after=audit.snapshot(instance), via=via)
+    audit.record(
+        actor=access.actor,
+        action=AuditEvent.Action.CREATE,
+        obj=instance,
+        network=access.network,
+        before=None,
+        after=audit.snapshot(instance),
+        via=via,
+    )
     return instance
 
 
 @transaction.atomic
 def object_update(
-    *, access: Access, instance: models.Model, fields: dict, via: str = "web",
+    *,
+    access: Access,
+    instance: models.Model,
+    fields: dict,
+    via: str = "web",
     action: str = "change",
 ) -> models.Model:
     """Change INSTANCE's FIELDS; the audit row keeps the stored values before and after."""
@@ -66,8 +82,15 @@ def object_update(
     stored.full_clean()
     stored.save()
     _set_m2m(stored, m2m)
-    audit.record(actor=access.actor, action=AuditEvent.Action.UPDATE, obj=stored,
-                 network=access.network, before=before, after=audit.snapshot(stored), via=via)
+    audit.record(
+        actor=access.actor,
+        action=AuditEvent.Action.UPDATE,
+        obj=stored,
+        network=access.network,
+        before=before,
+        after=audit.snapshot(stored),
+        via=via,
+    )
     return stored
 
 
@@ -83,18 +106,42 @@ def object_delete(*, access: Access, instance: models.Model, via: str = "web") -
         raise ValidationError(
             f"{instance} cannot be deleted while other records depend on it: {names}."
         ) from exc
-    audit.record(actor=access.actor, action=AuditEvent.Action.DELETE, obj=instance,
-                 network=access.network, before=before, after=None, via=via, object_id=pk)
+    audit.record(
+        actor=access.actor,
+        action=AuditEvent.Action.DELETE,
+        obj=instance,
+        network=access.network,
+        before=before,
+        after=None,
+        via=via,
+        object_id=pk,
+    )
 
 
 # Invitations and people ---------------------------------------------------------------
+
+
+@transaction.atomic
+def role_update(*, access: Access, role: NetworkRole, fields: dict, via: str = "web"):
+    """Change someone's role; giving a role follows the same rule as inviting to it."""
+    from django.core.exceptions import PermissionDenied
+
+    new_role = fields.get("role", role.role)
+    organization = fields.get("organization", role.organization)
+    if not access.can_add(
+        NetworkRole, role=new_role, organization_id=getattr(organization, "pk", None)
+    ):
+        raise PermissionDenied("Your role may not give that role.")
+    return object_update(access=access, instance=role, fields=fields, via=via)
+
 
 INVITATION_DAYS = 14
 
 
 @transaction.atomic
-def invitation_create(*, access: Access, email: str, role: str, organization=None,
-                      via: str = "web"):
+def invitation_create(
+    *, access: Access, email: str, role: str, organization=None, via: str = "web"
+):
     """Invite EMAIL to the network with ROLE; the email goes out after commit."""
     import datetime
     import secrets
@@ -109,13 +156,27 @@ def invitation_create(*, access: Access, email: str, role: str, organization=Non
     access.require_add(Invitation, organization_id=organization_id, role=role)
     if access.network.roles.filter(user__email__iexact=email).exists():
         raise ValidationError({"email": f"{email} already has a role in this network."})
-    invitation = Invitation.objects.create(
-        network=access.network, organization=organization, email=email, role=role,
-        token=secrets.token_urlsafe(32), invited_by=access.actor,
+    invitation = Invitation(
+        network=access.network,
+        organization=organization,
+        email=email,
+        role=role,
+        token=secrets.token_urlsafe(32),
+        invited_by=access.actor,
         expires_at=timezone.now() + datetime.timedelta(days=INVITATION_DAYS),
     )
-    audit.record(actor=access.actor, action=AuditEvent.Action.CREATE, obj=invitation,
-                 network=access.network, after=audit.snapshot(invitation), via=via)
+    if role in ORGANIZATION_ROLES and organization is None:
+        raise ValidationError({"organization": "Organization roles need an organization."})
+    invitation.full_clean()
+    invitation.save()
+    audit.record(
+        actor=access.actor,
+        action=AuditEvent.Action.CREATE,
+        obj=invitation,
+        network=access.network,
+        after=audit.snapshot(invitation),
+        via=via,
+    )
     transaction.on_commit(lambda: send_invitation.enqueue(invitation_id=invitation.pk))
     return invitation
 
@@ -125,12 +186,20 @@ def invitation_revoke(*, access: Access, invitation, via: str = "web") -> None:
     from django.utils import timezone
 
     access.require("delete", invitation)
+    if invitation.state != "pending":
+        raise ValidationError(f"This invitation is already {invitation.state}.")
     before = audit.snapshot(invitation)
     invitation.revoked_at = timezone.now()
     invitation.save(update_fields=["revoked_at"])
-    audit.record(actor=access.actor, action=AuditEvent.Action.UPDATE, obj=invitation,
-                 network=access.network, before=before, after=audit.snapshot(invitation),
-                 via=via)
+    audit.record(
+        actor=access.actor,
+        action=AuditEvent.Action.UPDATE,
+        obj=invitation,
+        network=access.network,
+        before=before,
+        after=audit.snapshot(invitation),
+        via=via,
+    )
 
 
 @transaction.atomic
@@ -147,18 +216,31 @@ def invitation_accept(*, invitation, user=None, full_name: str = "", password: s
         user = User.objects.filter(email__iexact=invitation.email).first()
     if user is None:
         user = User.objects.create_user(invitation.email, password, full_name=full_name)
-        audit.record(actor=user, action=AuditEvent.Action.CREATE, obj=user,
-                     network=invitation.network, after=audit.snapshot(user), via="invitation")
+        audit.record(
+            actor=user,
+            action=AuditEvent.Action.CREATE,
+            obj=user,
+            network=invitation.network,
+            after=audit.snapshot(user),
+            via="invitation",
+        )
     elif user.email.lower() != invitation.email.lower():
         raise ValidationError("This invitation was sent to another email address.")
     role, _ = NetworkRole.objects.update_or_create(
-        user=user, network=invitation.network,
+        user=user,
+        network=invitation.network,
         defaults={"role": invitation.role, "organization": invitation.organization},
     )
     invitation.accepted_at = timezone.now()
     invitation.save(update_fields=["accepted_at"])
-    audit.record(actor=user, action=AuditEvent.Action.CREATE, obj=role,
-                 network=invitation.network, after=audit.snapshot(role), via="invitation")
+    audit.record(
+        actor=user,
+        action=AuditEvent.Action.CREATE,
+        obj=role,
+        network=invitation.network,
+        after=audit.snapshot(role),
+        via="invitation",
+    )
     return user
 
 

@@ -18,6 +18,8 @@ def send_invitation(invitation_id: int) -> str:
     body = render_to_string("core/email/invitation.txt", {"invitation": invitation, "url": url})
     send_mail(
         f"You are invited to {invitation.network.name} on {settings.SITE_NAME}",
-        body, settings.DEFAULT_FROM_EMAIL, [invitation.email],
+        body,
+        settings.DEFAULT_FROM_EMAIL,
+        [invitation.email],
     )
     return invitation.email

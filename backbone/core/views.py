@@ -20,7 +20,6 @@ from backbone.core.models import (
     AccessToken,
     AuditEvent,
     Invitation,
-    Network,
     NetworkRole,
 )
 from backbone.core.web import members_only, network_view
@@ -35,17 +34,24 @@ def network_edit(request, access):
     access.require("change", access.network)
     form = NetworkForm(request.POST or None, instance=access.network, access=access)
     if request.method == "POST" and form.is_valid():
-        services.object_update(access=access, instance=access.network,
-                               fields=form.model_fields())
+        services.object_update(access=access, instance=access.network, fields=form.model_fields())
         messages.success(request, "Saved the network profile.")
         return redirect("framework:network-home", network_slug=access.network.slug)
-    return render(request, "core/form.html", {
-        "access": access, "form": form, "heading": "Edit the network profile",
-        "cancel_url": reverse("framework:network-home", args=[access.network.slug]),
-    }, status=400 if form.errors else 200)
+    return render(
+        request,
+        "core/form.html",
+        {
+            "access": access,
+            "form": form,
+            "heading": "Edit the network profile",
+            "cancel_url": reverse("framework:network-home", args=[access.network.slug]),
+        },
+        status=400 if form.errors else 200,
+    )
 
 
 # People and invitations ------------------------------------------------------------------
+
 
 @network_view
 @members_only
@@ -53,17 +59,24 @@ def people(request, access):
     roles = access.scope(NetworkRole).select_related("user", "organization")
     query = request.GET.get("q", "").strip()
     if query:
-        roles = roles.filter(Q(user__email__icontains=query) | Q(user__full_name__icontains=query)
-                             | Q(organization__name__icontains=query))
-    return render(request, "core/people.html", {
-        "access": access,
-        "page": Paginator(roles, 50).get_page(request.GET.get("page")),
-        "query": query,
-        "invitations": access.scope(Invitation).filter(
-            accepted_at__isnull=True, revoked_at__isnull=True
-        ).select_related("organization"),
-        "can_invite": access.allows(Invitation, "add"),
-    })
+        roles = roles.filter(
+            Q(user__email__icontains=query)
+            | Q(user__full_name__icontains=query)
+            | Q(organization__name__icontains=query)
+        )
+    return render(
+        request,
+        "core/people.html",
+        {
+            "access": access,
+            "page": Paginator(roles, 50).get_page(request.GET.get("page")),
+            "query": query,
+            "invitations": access.scope(Invitation)
+            .filter(accepted_at__isnull=True, revoked_at__isnull=True)
+            .select_related("organization"),
+            "can_invite": access.allows(Invitation, "add"),
+        },
+    )
 
 
 @network_view
@@ -71,22 +84,25 @@ def role_edit(request, access, pk: int):
     role = access.get_object(NetworkRole, "change", pk=pk)
     form = NetworkRoleForm(request.POST or None, instance=role, access=access)
     if request.method == "POST" and form.is_valid():
-        fields = form.model_fields()
-        if not access.can_add(NetworkRole, role=fields["role"],
-                              organization_id=getattr(fields["organization"], "pk", None)):
-            raise PermissionDenied("Your role may not give that role.")
         try:
-            services.object_update(access=access, instance=role, fields=fields)
+            services.role_update(access=access, role=role, fields=form.model_fields())
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
             messages.success(request, f"Saved the role of {role.user}.")
             return redirect("core:people", network_slug=access.network.slug)
-    return render(request, "core/form.html", {
-        "access": access, "form": form, "heading": f"Role of {role.user}",
-        "cancel_url": reverse("core:people", args=[access.network.slug]),
-        "delete_url": reverse("core:role-delete", args=[access.network.slug, role.pk]),
-    }, status=400 if form.errors else 200)
+    return render(
+        request,
+        "core/form.html",
+        {
+            "access": access,
+            "form": form,
+            "heading": f"Role of {role.user}",
+            "cancel_url": reverse("core:people", args=[access.network.slug]),
+            "delete_url": reverse("core:role-delete", args=[access.network.slug, role.pk]),
+        },
+        status=400 if form.errors else 200,
+    )
 
 
 @network_view
@@ -96,10 +112,15 @@ def role_delete(request, access, pk: int):
         services.object_delete(access=access, instance=role)
         messages.success(request, f"Removed {role.user} from the network.")
         return redirect("core:people", network_slug=access.network.slug)
-    return render(request, "core/confirm_delete.html", {
-        "access": access, "object": role,
-        "cancel_url": reverse("core:people", args=[access.network.slug]),
-    })
+    return render(
+        request,
+        "core/confirm_delete.html",
+        {
+            "access": access,
+            "object": role,
+            "cancel_url": reverse("core:people", args=[access.network.slug]),
+        },
+    )
 
 
 @network_view
@@ -110,27 +131,40 @@ def invitation_create(request, access):
     if request.method == "POST" and form.is_valid():
         try:
             invitation = services.invitation_create(
-                access=access, email=form.cleaned_data["email"],
-                role=form.cleaned_data["role"], organization=form.cleaned_data["organization"],
+                access=access,
+                email=form.cleaned_data["email"],
+                role=form.cleaned_data["role"],
+                organization=form.cleaned_data["organization"],
             )
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
             messages.success(request, f"Invitation sent to {invitation.email}.")
             return redirect("core:people", network_slug=access.network.slug)
-    return render(request, "core/form.html", {
-        "access": access, "form": form, "heading": "Invite someone",
-        "submit_label": "Send invitation",
-        "cancel_url": reverse("core:people", args=[access.network.slug]),
-    }, status=400 if form.errors else 200)
+    return render(
+        request,
+        "core/form.html",
+        {
+            "access": access,
+            "form": form,
+            "heading": "Invite someone",
+            "submit_label": "Send invitation",
+            "cancel_url": reverse("core:people", args=[access.network.slug]),
+        },
+        status=400 if form.errors else 200,
+    )
 
 
 @network_view
 @require_POST
 def invitation_revoke(request, access, pk: int):
     invitation = access.get_object(Invitation, "delete", pk=pk)
-    services.invitation_revoke(access=access, invitation=invitation)
-    messages.success(request, f"Revoked the invitation for {invitation.email}.")
+    try:
+        services.invitation_revoke(access=access, invitation=invitation)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Revoked the invitation for {invitation.email}.")
     return redirect("core:people", network_slug=access.network.slug)
 
 
@@ -143,9 +177,12 @@ def invitation_accept(request, token: str):
     if request.method == "POST" and invitation.state == "pending":
         user = request.user if request.user.is_authenticated else None
         password = request.POST.get("password", "")
-        if user is None and not dangerously_unscoped(get_user_model()).filter(
-            email__iexact=invitation.email
-        ).exists():
+        if (
+            user is None
+            and not dangerously_unscoped(get_user_model())
+            .filter(email__iexact=invitation.email)
+            .exists()
+        ):
             try:
                 validate_password(password)
             except ValidationError as exc:
@@ -153,21 +190,28 @@ def invitation_accept(request, token: str):
         if not errors:
             try:
                 user = services.invitation_accept(
-                    invitation=invitation, user=user,
-                    full_name=request.POST.get("full_name", "").strip(), password=password,
+                    invitation=invitation,
+                    user=user,
+                    full_name=request.POST.get("full_name", "").strip(),
+                    password=password,
                 )
             except ValidationError as exc:
                 errors["form"] = exc.messages
             else:
                 if not request.user.is_authenticated:
-                    login(request, user,
-                          backend="django.contrib.auth.backends.ModelBackend")
+                    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
                 messages.success(request, f"Welcome to {invitation.network.name}.")
                 return redirect("framework:network-home", network_slug=invitation.network.slug)
-    return render(request, "core/invitation_accept.html", {
-        "invitation": invitation, "errors": errors,
-        "needs_password": not request.user.is_authenticated,
-    }, status=400 if errors else 200)
+    return render(
+        request,
+        "core/invitation_accept.html",
+        {
+            "invitation": invitation,
+            "errors": errors,
+            "needs_password": not request.user.is_authenticated,
+        },
+        status=400 if errors else 200,
+    )
 
 
 # Audit log -----------------------------------------------------------------------------
@@ -196,14 +240,18 @@ def audit_log(request, access):
         raise PermissionDenied("Only backbone staff may read the audit log.")
     events = _audit_events(access, request.GET)
     types = access.scope(AuditEvent).order_by().values_list("object_type", flat=True).distinct()
-    return render(request, "core/audit_log.html", {
-        "access": access,
-        "page": Paginator(events, 50).get_page(request.GET.get("page")),
-        "filters": {name: request.GET.get(name, "") for name in AUDIT_FILTERS},
-        "object_types": sorted(types),
-        "actions": AuditEvent.Action.choices,
-        "query_string": request.GET.urlencode(),
-    })
+    return render(
+        request,
+        "core/audit_log.html",
+        {
+            "access": access,
+            "page": Paginator(events, 50).get_page(request.GET.get("page")),
+            "filters": {name: request.GET.get(name, "") for name in AUDIT_FILTERS},
+            "object_types": sorted(types),
+            "actions": AuditEvent.Action.choices,
+            "query_string": request.GET.urlencode(),
+        },
+    )
 
 
 class _Echo:
@@ -217,28 +265,46 @@ def audit_export(request, access):
         raise PermissionDenied("Only backbone staff may export the audit log.")
     events = _audit_events(access, request.GET).iterator(chunk_size=2000)
     writer = csv.writer(_Echo())
-    header = ["when", "actor", "action", "object_type", "object_id", "object", "field",
-              "before", "after", "via"]
+    header = [
+        "when",
+        "actor",
+        "action",
+        "object_type",
+        "object_id",
+        "object",
+        "field",
+        "before",
+        "after",
+        "via",
+    ]
 
     def rows():
         yield writer.writerow(header)
         for event in events:
             changes = event.changes or [("", "", "")]
             for name, before, after in changes:
-                yield writer.writerow([
-                    event.created_at.isoformat(), event.actor_email, event.action,
-                    event.object_type, event.object_id, event.object_repr, name,
-                    "" if before is None else before, "" if after is None else after, event.via,
-                ])
+                yield writer.writerow(
+                    [
+                        event.created_at.isoformat(),
+                        event.actor_email,
+                        event.action,
+                        event.object_type,
+                        event.object_id,
+                        event.object_repr,
+                        name,
+                        "" if before is None else before,
+                        "" if after is None else after,
+                        event.via,
+                    ]
+                )
 
     response = StreamingHttpResponse(rows(), content_type="text/csv")
-    response["Content-Disposition"] = (
-        f'attachment; filename="{access.network.slug}-audit-log.csv"'
-    )
+    response["Content-Disposition"] = f'attachment; filename="{access.network.slug}-audit-log.csv"'
     return response
 
 
 # Personal access tokens ------------------------------------------------------------------
+
 
 @login_required
 def tokens(request):
@@ -249,9 +315,14 @@ def tokens(request):
             messages.error(request, "Give the token a name so you can recognise it later.")
         else:
             _, raw = services.token_create(user=request.user, name=name[:100])
-    return render(request, "core/tokens.html", {
-        "tokens": AccessToken.objects.filter(user=request.user), "raw": raw,
-    })
+    return render(
+        request,
+        "core/tokens.html",
+        {
+            "tokens": AccessToken.objects.filter(user=request.user),
+            "raw": raw,
+        },
+    )
 
 
 @login_required

@@ -31,6 +31,7 @@ from backbone.partners import readiness
 from backbone.partners.models import ProspectAssessment, ReadinessAssessment
 
 SEED = 20261122
+TODAY = datetime.date(2026, 11, 1)  # the demo's "now", fixed so the data never drifts
 DEMO_DOMAIN = "demo.backbone.test"
 DEMO_PASSWORD = "backbone-demo"
 # A fixed TOTP secret so the printed login works on every machine (demo data only).
@@ -70,42 +71,140 @@ LIFE_STAGES = [
 ]
 
 WORKING_GROUPS = [
-    ("Kindergarten Readiness Action Network", 0,
-     "Raise the share of children assessed ready for kindergarten, closing gaps by race and "
-     "income. Meets monthly; decides the shared early-childhood measures."),
-    ("Early Grade Reading Collaborative", 1,
-     "Every third grader reads on grade level. Coordinates summer learning and tutoring."),
-    ("High School Success Team", 1,
-     "Ninth-grade on-track and on-time graduation, focused on chronic absence."),
-    ("College Access and Completion", 2,
-     "FAFSA completion, college enrollment and first-year retention."),
-    ("Career Pathways Council", 3,
-     "Employers and training providers aligning credentials with regional jobs."),
+    (
+        "Kindergarten Readiness Action Network",
+        0,
+        "Raise the share of children assessed ready for kindergarten, closing gaps by race and "
+        "income. Meets monthly; decides the shared early-childhood measures.",
+    ),
+    (
+        "Early Grade Reading Collaborative",
+        1,
+        "Every third grader reads on grade level. Coordinates summer learning and tutoring.",
+    ),
+    (
+        "High School Success Team",
+        1,
+        "Ninth-grade on-track and on-time graduation, focused on chronic absence.",
+    ),
+    (
+        "College Access and Completion",
+        2,
+        "FAFSA completion, college enrollment and first-year retention.",
+    ),
+    (
+        "Career Pathways Council",
+        3,
+        "Employers and training providers aligning credentials with regional jobs.",
+    ),
 ]
 
 CITY_NAMES = [
-    "Riverton", "Millbrook", "Fairhaven", "Cedar Falls", "Oak Ridge", "Stonebridge",
-    "Brookside", "Maple Grove", "Ashford", "Lakeview", "Granite City", "Westport",
-    "Elmwood", "Harborview", "Pine Bluff", "Clearwater", "Summit", "Bridgewater",
-    "Northfield", "Southgate", "Kingsley", "Willow Creek", "Hillcrest", "Redfield",
+    "Riverton",
+    "Millbrook",
+    "Fairhaven",
+    "Cedar Falls",
+    "Oak Ridge",
+    "Stonebridge",
+    "Brookside",
+    "Maple Grove",
+    "Ashford",
+    "Lakeview",
+    "Granite City",
+    "Westport",
+    "Elmwood",
+    "Harborview",
+    "Pine Bluff",
+    "Clearwater",
+    "Summit",
+    "Bridgewater",
+    "Northfield",
+    "Southgate",
+    "Kingsley",
+    "Willow Creek",
+    "Hillcrest",
+    "Redfield",
 ]
 COUNTY_NAMES = [
-    "Harbor", "Mill", "Cedar", "Union", "Franklin", "Madison", "Jefferson", "Lincoln",
-    "Washington", "Greene", "Monroe", "Clay", "Marion", "Warren", "Hamilton", "Jackson",
+    "Harbor",
+    "Mill",
+    "Cedar",
+    "Union",
+    "Franklin",
+    "Madison",
+    "Jefferson",
+    "Lincoln",
+    "Washington",
+    "Greene",
+    "Monroe",
+    "Clay",
+    "Marion",
+    "Warren",
+    "Hamilton",
+    "Jackson",
 ]
 POPULATIONS = [
-    "Children 0-5", "K-12 students", "English learners", "Students with disabilities",
-    "Low-income families", "Black families", "Latino families", "Immigrant and refugee families",
-    "Opportunity youth (16-24)", "First-generation college students", "Adults seeking work",
-    "Families experiencing homelessness", "Rural families",
+    "Children 0-5",
+    "K-12 students",
+    "English learners",
+    "Students with disabilities",
+    "Low-income families",
+    "Black families",
+    "Latino families",
+    "Immigrant and refugee families",
+    "Opportunity youth (16-24)",
+    "First-generation college students",
+    "Adults seeking work",
+    "Families experiencing homelessness",
+    "Rural families",
 ]
 NONPROFIT_WORDS = (
-    ["Bright", "Open", "New", "Rising", "Common", "Unity", "Pathways", "Harvest", "Beacon",
-     "Kinship", "Cornerstone", "Hope", "Promise", "Northstar", "Good Shepherd", "Horizon"],
-    ["Futures", "Doors", "Roots", "Learning", "Families", "Youth", "Readers", "Mentors",
-     "Bridges", "Table", "Neighbors", "Start", "Kids", "Scholars"],
-    ["Center", "Alliance", "Project", "Network", "Collaborative", "Initiative", "Coalition",
-     "Services", "Foundation", "Partnership"],
+    [
+        "Bright",
+        "Open",
+        "New",
+        "Rising",
+        "Common",
+        "Unity",
+        "Pathways",
+        "Harvest",
+        "Beacon",
+        "Kinship",
+        "Cornerstone",
+        "Hope",
+        "Promise",
+        "Northstar",
+        "Good Shepherd",
+        "Horizon",
+    ],
+    [
+        "Futures",
+        "Doors",
+        "Roots",
+        "Learning",
+        "Families",
+        "Youth",
+        "Readers",
+        "Mentors",
+        "Bridges",
+        "Table",
+        "Neighbors",
+        "Start",
+        "Kids",
+        "Scholars",
+    ],
+    [
+        "Center",
+        "Alliance",
+        "Project",
+        "Network",
+        "Collaborative",
+        "Initiative",
+        "Coalition",
+        "Services",
+        "Foundation",
+        "Partnership",
+    ],
 )
 
 
@@ -121,35 +220,77 @@ def _org_name(sector: str, rng: random.Random, fake: Faker, city: str, county: s
     if sector == "school_district":
         return f"{city} {rng.choice(['Unified', 'Public', 'Community', 'City'])} School District"
     if sector == "higher_education":
-        return rng.choice([f"{city} Community College", f"{county} State University",
-                           f"{city} Technical Institute", f"{county} College"])
+        return rng.choice(
+            [
+                f"{city} Community College",
+                f"{county} State University",
+                f"{city} Technical Institute",
+                f"{county} College",
+            ]
+        )
     if sector == "grantmaker":
-        return rng.choice([f"{fake.last_name()} Family Foundation",
-                           f"{county} Community Foundation", f"United Way of {county} County",
-                           f"{fake.last_name()} Fund for Children"])
+        return rng.choice(
+            [
+                f"{fake.last_name()} Family Foundation",
+                f"{county} Community Foundation",
+                f"United Way of {county} County",
+                f"{fake.last_name()} Fund for Children",
+            ]
+        )
     if sector == "public_agency":
-        return rng.choice([f"{county} County Department of Human Services",
-                           f"{city} Public Library", f"{county} County Workforce Board",
-                           f"{city} Housing Authority", f"{county} County Health Department"])
+        return rng.choice(
+            [
+                f"{county} County Department of Human Services",
+                f"{city} Public Library",
+                f"{county} County Workforce Board",
+                f"{city} Housing Authority",
+                f"{county} County Health Department",
+            ]
+        )
     if sector == "business":
-        return f"{fake.last_name()} {rng.choice(['Manufacturing', 'Bank', 'Health Systems', 'Logistics', 'Energy', 'Software'])}"
+        kind = rng.choice(
+            ["Manufacturing", "Bank", "Health Systems", "Logistics", "Energy", "Software"]
+        )
+        return f"{fake.last_name()} {kind}"
     if sector == "health_care":
-        return rng.choice([f"{city} Family Health Center", f"{county} Children's Hospital",
-                           f"{city} Community Clinic"])
+        return rng.choice(
+            [
+                f"{city} Family Health Center",
+                f"{county} Children's Hospital",
+                f"{city} Community Clinic",
+            ]
+        )
     if sector == "faith_based":
-        return rng.choice([f"{fake.last_name()} Street Church Outreach",
-                           f"{city} Interfaith Ministries", f"St. {fake.first_name()} Parish"])
+        return rng.choice(
+            [
+                f"{fake.last_name()} Street Church Outreach",
+                f"{city} Interfaith Ministries",
+                f"St. {fake.first_name()} Parish",
+            ]
+        )
     if sector == "community_group":
-        return rng.choice([f"{fake.street_name()} Neighbors Association",
-                           f"{city} Parent Leaders", f"{county} Youth Council"])
+        return rng.choice(
+            [
+                f"{fake.street_name()} Neighbors Association",
+                f"{city} Parent Leaders",
+                f"{county} Youth Council",
+            ]
+        )
     words = NONPROFIT_WORDS
     return f"{rng.choice(words[0])} {rng.choice(words[1])} {rng.choice(words[2])}"
 
 
 SECTOR_WEIGHTS = [
-    ("nonprofit", 48), ("grantmaker", 6), ("public_agency", 8), ("school_district", 5),
-    ("higher_education", 4), ("business", 10), ("community_group", 7), ("faith_based", 5),
-    ("health_care", 5), ("other", 2),
+    ("nonprofit", 48),
+    ("grantmaker", 6),
+    ("public_agency", 8),
+    ("school_district", 5),
+    ("higher_education", 4),
+    ("business", 10),
+    ("community_group", 7),
+    ("faith_based", 5),
+    ("health_care", 5),
+    ("other", 2),
 ]
 
 
@@ -160,27 +301,40 @@ def _slugify(text: str) -> str:
 
 
 @transaction.atomic
-def seed(size: str = "small", *, slug: str = "river-city", name: str | None = None,
-         purpose: str | None = None, log=print) -> Network:
+def seed(
+    size: str = "small",
+    *,
+    slug: str = "river-city",
+    name: str | None = None,
+    purpose: str | None = None,
+    log=print,
+) -> Network:
     spec = SIZES[size]
     rng, fake = _rng(slug)
-    network, _ = Network.objects.get_or_create(slug=slug, defaults={
-        "name": name or "River City Cradle to Career",
-        "purpose": purpose or (
-            "Every child in the River City region succeeds from cradle to career, and race, "
-            "income and ZIP code no longer predict how far they go."),
-        "community_description": "A mid-sized region of cities, suburbs and farm towns along "
-                                 "the river, where one child in five grows up in poverty.",
-        "geography_description": "Harbor County and its neighbours in the state of Riverland",
-        "equity_focus": "Black and Latino children\nLow-income families\nEnglish learners\n"
-                        "Rural families",
-        "is_public": True,
-    })
+    network, _ = Network.objects.get_or_create(
+        slug=slug,
+        defaults={
+            "name": name or "River City Cradle to Career",
+            "purpose": purpose
+            or (
+                "Every child in the River City region succeeds from cradle to career, and race, "
+                "income and ZIP code no longer predict how far they go."
+            ),
+            "community_description": "A mid-sized region of cities, suburbs and farm towns along "
+            "the river, where one child in five grows up in poverty.",
+            "geography_description": "Harbor County and its neighbours in the state of Riverland",
+            "equity_focus": "Black and Latino children\nLow-income families\nEnglish learners\n"
+            "Rural families",
+            "is_public": True,
+        },
+    )
     stages = []
     for position, (stage_name, description) in enumerate(LIFE_STAGES):
         stage, _ = LifeStage.objects.get_or_create(
-            network=network, name=stage_name,
-            defaults={"position": position, "description": description})
+            network=network,
+            name=stage_name,
+            defaults={"position": position, "description": description},
+        )
         stages.append(stage)
 
     areas = _seed_areas(network, spec, rng)
@@ -192,42 +346,59 @@ def seed(size: str = "small", *, slug: str = "river-city", name: str | None = No
     people = _seed_people(network, spec, rng, fake, organizations)
     _seed_working_groups(network, rng, stages, organizations, people)
     _seed_assessments(network, rng, fake, organizations, people)
-    log(f"Seeded {network.name}: {len(organizations)} organizations, {len(areas)} areas, "
-        f"{len(people)} people.")
+    log(
+        f"Seeded {network.name}: {len(organizations)} organizations, {len(areas)} areas, "
+        f"{len(people)} people."
+    )
     return network
 
 
 def _seed_areas(network, spec: Size, rng) -> list[Area]:
     wanted: list[tuple[str, str, str, str | None, int]] = [
-        ("RL", "Riverland", "state", None, 6_100_000)]
+        ("RL", "Riverland", "state", None, 6_100_000)
+    ]
     city_names = iter(CITY_NAMES * (1 + spec.counties * spec.cities_per_county // len(CITY_NAMES)))
     zip_code = 60100
     for c in range(spec.counties):
         county_name = COUNTY_NAMES[c % len(COUNTY_NAMES)] + (
-            "" if c < len(COUNTY_NAMES) else f" {c // len(COUNTY_NAMES) + 1}")
+            "" if c < len(COUNTY_NAMES) else f" {c // len(COUNTY_NAMES) + 1}"
+        )
         county_code = f"RL-{c * 2 + 1:03d}"
-        wanted.append((county_code, f"{county_name} County", "county", "RL",
-                       rng.randint(40_000, 900_000)))
+        wanted.append(
+            (county_code, f"{county_name} County", "county", "RL", rng.randint(40_000, 900_000))
+        )
         for i in range(spec.cities_per_county):
             city = next(city_names)
             city_label = city if c < 2 else f"{city} ({county_name})"
             city_code = f"{county_code}-C{i + 1:02d}"
-            wanted.append((city_code, city_label, "city", county_code,
-                           rng.randint(5_000, 250_000)))
+            wanted.append((city_code, city_label, "city", county_code, rng.randint(5_000, 250_000)))
             for _ in range(spec.zips_per_city):
                 zip_code += rng.randint(1, 7)
-                wanted.append((str(zip_code), f"ZIP {zip_code}", "zip", city_code,
-                               rng.randint(3_000, 40_000)))
+                wanted.append(
+                    (str(zip_code), f"ZIP {zip_code}", "zip", city_code, rng.randint(3_000, 40_000))
+                )
                 for t in range(spec.tracts_per_zip):
                     tract = f"{county_code[3:]}{zip_code % 1000:03d}{t + 1:02d}00"
-                    wanted.append((f"T{tract}", f"Census tract {tract}", "tract",
-                                   str(zip_code), rng.randint(1_200, 8_000)))
+                    wanted.append(
+                        (
+                            f"T{tract}",
+                            f"Census tract {tract}",
+                            "tract",
+                            str(zip_code),
+                            rng.randint(1_200, 8_000),
+                        )
+                    )
     existing = {a.code: a for a in Area.objects.filter(network=network)}
     for code, area_name, kind, parent, population in wanted:
         if code not in existing:
-            existing[code] = Area(network=network, code=code, name=area_name, kind=kind,
-                                  parent=existing.get(parent) if parent else None,
-                                  population=population)
+            existing[code] = Area(
+                network=network,
+                code=code,
+                name=area_name,
+                kind=kind,
+                parent=existing.get(parent) if parent else None,
+                population=population,
+            )
             existing[code].save()
     return [existing[w[0]] for w in wanted]
 
@@ -245,8 +416,9 @@ def _seed_organizations(network, spec, rng, fake, cities, counties, areas):
         if i in (0, 1):
             sector = ("grantmaker", "nonprofit")[i]
         city, county = rng.choice(cities), rng.choice(counties)
-        org_name = _org_name(sector, rng, fake, city.name.split(" (")[0],
-                             county.name.replace(" County", ""))
+        org_name = _org_name(
+            sector, rng, fake, city.name.split(" (")[0], county.name.replace(" County", "")
+        )
         if i == 1:
             org_name = "River City Promise Partnership"  # the backbone organization
         while org_name in seen_names:
@@ -259,16 +431,19 @@ def _seed_organizations(network, spec, rng, fake, cities, counties, areas):
         specs.append((i, sector, org_name, slug, city, county))
     existing = {o.slug: o for o in Organization.objects.filter(slug__in=[s[3] for s in specs])}
     new = []
-    for i, sector, org_name, slug, city, _county in specs:
+    for _i, sector, org_name, slug, city, _county in specs:
         if slug in existing:
             continue
         org = Organization(
-            name=org_name, slug=slug,
+            name=org_name,
+            slug=slug,
             mission=_mission(sector, rng, city.name.split(" (")[0]),
             website=f"https://{slug[:40]}.example.org",
             email=f"info@{slug[:40]}.example.org",
             phone=f"555-{rng.randint(100, 999)}-{rng.randint(1000, 9999)}",
-            street_address=fake.street_address(), city=city.name.split(" (")[0], state="RL",
+            street_address=fake.street_address(),
+            city=city.name.split(" (")[0],
+            state="RL",
             postal_code=str(rng.randint(60100, 69999)),
             populations_served="\n".join(rng.sample(POPULATIONS, rng.randint(1, 4))),
             size=rng.choice(Organization.Size.values),
@@ -280,7 +455,7 @@ def _seed_organizations(network, spec, rng, fake, cities, counties, areas):
         created = {o.slug: o for o in Organization.objects.filter(slug__in=[o.slug for o in new])}
         existing.update(created)
         through_sectors, through_areas, identifiers, memberships = [], [], [], []
-        today = datetime.date(2026, 11, 1)
+        today = TODAY
         for i, sector, _name, slug, city, county in specs:
             org = created.get(slug)
             if org is None:
@@ -289,36 +464,64 @@ def _seed_organizations(network, spec, rng, fake, cities, counties, areas):
             if sector == "nonprofit" and rng.random() < 0.15:
                 org_sectors.add("community_group")
             for code in org_sectors:
-                through_sectors.append(Organization.sectors.through(
-                    organization_id=org.pk, sector_id=sectors[code].pk))
+                through_sectors.append(
+                    Organization.sectors.through(organization_id=org.pk, sector_id=sectors[code].pk)
+                )
             served = {county.pk, city.pk, *[z.pk for z in rng.sample(zips, min(2, len(zips)))]}
             for area_id in served:
-                through_areas.append(Organization.areas_served.through(
-                    organization_id=org.pk, area_id=area_id))
-            if sector in ("nonprofit", "grantmaker", "faith_based", "community_group",
-                          "health_care"):
-                identifiers.append(OrganizationIdentifier(
-                    organization=org, scheme="ein", value=f"{80 + i % 19:02d}-{1000000 + i:07d}"))
+                through_areas.append(
+                    Organization.areas_served.through(organization_id=org.pk, area_id=area_id)
+                )
+            if sector in (
+                "nonprofit",
+                "grantmaker",
+                "faith_based",
+                "community_group",
+                "health_care",
+            ):
+                identifiers.append(
+                    OrganizationIdentifier(
+                        organization=org, scheme="ein", value=f"{80 + i % 19:02d}-{1000000 + i:07d}"
+                    )
+                )
             elif sector == "school_district":
-                identifiers.append(OrganizationIdentifier(
-                    organization=org, scheme="nces", value=f"RL{3100000 + i}"))
+                identifiers.append(
+                    OrganizationIdentifier(
+                        organization=org, scheme="nces", value=f"RL{3100000 + i}"
+                    )
+                )
             status, role = _membership_for(i, sector, rng)
             joined = None
             if status in ("active", "inactive"):
                 joined = today - datetime.timedelta(days=rng.randint(20, 6 * 365))
-            memberships.append(Membership(
-                network=network, organization=org, status=status, role=role, joined_on=joined,
-                left_on=(joined + datetime.timedelta(days=rng.randint(90, 700))
-                         if status == "inactive" else None),
-                data_sharing_signed_on=(joined + datetime.timedelta(days=rng.randint(0, 60))
-                                        if status == "active" and rng.random() < 0.6 else None),
-            ))
-        Organization.sectors.through.objects.bulk_create(through_sectors, batch_size=2000,
-                                                         ignore_conflicts=True)
-        Organization.areas_served.through.objects.bulk_create(through_areas, batch_size=2000,
-                                                              ignore_conflicts=True)
-        OrganizationIdentifier.objects.bulk_create(identifiers, batch_size=2000,
-                                                   ignore_conflicts=True)
+            memberships.append(
+                Membership(
+                    network=network,
+                    organization=org,
+                    status=status,
+                    role=role,
+                    joined_on=joined,
+                    left_on=(
+                        joined + datetime.timedelta(days=rng.randint(90, 700))
+                        if status == "inactive"
+                        else None
+                    ),
+                    data_sharing_signed_on=(
+                        joined + datetime.timedelta(days=rng.randint(0, 60))
+                        if status == "active" and rng.random() < 0.6
+                        else None
+                    ),
+                )
+            )
+        Organization.sectors.through.objects.bulk_create(
+            through_sectors, batch_size=2000, ignore_conflicts=True
+        )
+        Organization.areas_served.through.objects.bulk_create(
+            through_areas, batch_size=2000, ignore_conflicts=True
+        )
+        OrganizationIdentifier.objects.bulk_create(
+            identifiers, batch_size=2000, ignore_conflicts=True
+        )
         Membership.objects.bulk_create(memberships, batch_size=2000, ignore_conflicts=True)
     return [existing[s[3]] for s in specs]
 
@@ -329,23 +532,40 @@ def _membership_for(i: int, sector: str, rng) -> tuple[str, str]:
     if i in (0, 2):
         return "active", "funder" if sector == "grantmaker" else "partner"
     roll = rng.random()
-    status = ("active" if roll < 0.68 else "invited" if roll < 0.78
-              else "prospect" if roll < 0.92 else "inactive")
-    role = "funder" if sector == "grantmaker" else (
-        "advisor" if sector in ("business", "higher_education") and rng.random() < 0.3
-        else "partner")
+    status = (
+        "active"
+        if roll < 0.68
+        else "invited"
+        if roll < 0.78
+        else "prospect"
+        if roll < 0.92
+        else "inactive"
+    )
+    role = (
+        "funder"
+        if sector == "grantmaker"
+        else (
+            "advisor"
+            if sector in ("business", "higher_education") and rng.random() < 0.3
+            else "partner"
+        )
+    )
     return status, role
 
 
 def _mission(sector: str, rng, city: str) -> str:
     missions = {
-        "nonprofit": [f"Tutoring and mentoring for students in {city}.",
-                      f"High-quality early learning for infants and toddlers in {city}.",
-                      "College advising and FAFSA help for first-generation students.",
-                      "Job training and placement for young adults.",
-                      "Family resource center: food, housing help and parenting classes."],
-        "grantmaker": ["Invests in children and families across the region.",
-                       "Grants for early learning and education equity."],
+        "nonprofit": [
+            f"Tutoring and mentoring for students in {city}.",
+            f"High-quality early learning for infants and toddlers in {city}.",
+            "College advising and FAFSA help for first-generation students.",
+            "Job training and placement for young adults.",
+            "Family resource center: food, housing help and parenting classes.",
+        ],
+        "grantmaker": [
+            "Invests in children and families across the region.",
+            "Grants for early learning and education equity.",
+        ],
         "public_agency": ["Public services for families and residents of the county."],
         "school_district": [f"Public schools serving the children of {city}."],
         "higher_education": ["Degrees and credentials that lead to regional careers."],
@@ -367,8 +587,12 @@ def _seed_people(network, spec, rng, fake, organizations) -> list[User]:
     wanted: list[tuple[str, str, str, Organization | None]] = []
     prefix = "" if network.slug == "river-city" else f"{network.slug}."
     for role, local, _label in DEMO_LOGINS:
-        org = {"network_admin": backbone_org, "org_admin": first_partner,
-               "org_member": first_partner, "funder": funder_org}.get(role)
+        org = {
+            "network_admin": backbone_org,
+            "org_admin": first_partner,
+            "org_member": first_partner,
+            "funder": funder_org,
+        }.get(role)
         wanted.append((f"{prefix}{local}@{DEMO_DOMAIN}", fake.name(), role, org))
     for n, org in enumerate(organizations):
         membership = memberships.get(org.pk)
@@ -381,16 +605,26 @@ def _seed_people(network, spec, rng, fake, organizations) -> list[User]:
             wanted.append((f"{prefix}person{n}-{k}@{DEMO_DOMAIN}", fake.name(), role, org))
     existing = {u.email: u for u in User.objects.filter(email__in=[w[0] for w in wanted])}
     User.objects.bulk_create(
-        [User(email=email, full_name=full_name, password=password)
-         for email, full_name, _role, _org in wanted if email not in existing],
+        [
+            User(email=email, full_name=full_name, password=password)
+            for email, full_name, _role, _org in wanted
+            if email not in existing
+        ],
         batch_size=2000,
     )
     users = {u.email: u for u in User.objects.filter(email__in=[w[0] for w in wanted])}
     NetworkRole.objects.bulk_create(
-        [NetworkRole(user=users[email], network=network, role=role,
-                     organization=org if role in ("org_admin", "org_member", "funder") else None)
-         for email, _n, role, org in wanted],
-        batch_size=2000, ignore_conflicts=True,
+        [
+            NetworkRole(
+                user=users[email],
+                network=network,
+                role=role,
+                organization=org if role in ("org_admin", "org_member", "funder") else None,
+            )
+            for email, _n, role, org in wanted
+        ],
+        batch_size=2000,
+        ignore_conflicts=True,
     )
     admin = users[f"{prefix}admin@{DEMO_DOMAIN}"]
     from allauth.mfa.models import Authenticator
@@ -406,13 +640,18 @@ def _seed_working_groups(network, rng, stages, organizations, people) -> None:
     active = [o for o in organizations if memberships.get(o.pk) == "active"]
     for name, stage_index, charter in WORKING_GROUPS:
         group, created = WorkingGroup.objects.get_or_create(
-            network=network, name=name,
-            defaults={"charter": charter, "life_stage": stages[stage_index]})
+            network=network,
+            name=name,
+            defaults={"charter": charter, "life_stage": stages[stage_index]},
+        )
         if created:
             members = rng.sample(active, min(len(active), rng.randint(4, 9)))
             group.organizations.set(members)
-            member_people = [p for p in people[5:] if p.network_roles.filter(
-                network=network, organization__in=members).exists()][:8]
+            member_people = [
+                p
+                for p in people[5:]
+                if p.network_roles.filter(network=network, organization__in=members).exists()
+            ][:8]
             group.people.set(member_people)
             group.chair = member_people[0] if member_people else None
             group.save(update_fields=["chair"])
@@ -427,21 +666,38 @@ def _seed_assessments(network, rng, fake, organizations, people) -> None:
     for org in organizations:
         status = statuses.get(org.pk)
         if status in ("prospect", "invited"):
-            prospects.append(ProspectAssessment(
-                network=network, organization=org, influence=rng.randint(1, 5),
-                alignment=rng.randint(1, 5), capacity=rng.randint(1, 5), reach=rng.randint(1, 5),
-                notes=rng.choice(["Met with the executive director; interested in data sharing.",
-                                  "Strong reach into Latino families; limited staff time.",
-                                  "Board chair sits on the county workforce board.",
-                                  "Introduced by the community foundation."]),
-                assessed_by=admin,
-                assessed_on=datetime.date(2026, 11, 1) - datetime.timedelta(days=rng.randint(1, 300)),
-            ))
+            prospects.append(
+                ProspectAssessment(
+                    network=network,
+                    organization=org,
+                    influence=rng.randint(1, 5),
+                    alignment=rng.randint(1, 5),
+                    capacity=rng.randint(1, 5),
+                    reach=rng.randint(1, 5),
+                    notes=rng.choice(
+                        [
+                            "Met with the executive director; interested in data sharing.",
+                            "Strong reach into Latino families; limited staff time.",
+                            "Board chair sits on the county workforce board.",
+                            "Introduced by the community foundation.",
+                        ]
+                    ),
+                    assessed_by=admin,
+                    assessed_on=TODAY - datetime.timedelta(days=rng.randint(1, 300)),
+                )
+            )
         elif status == "active" and rng.random() < 0.35:
             answers = {q: rng.choice([0, 1, 2, 2, 3, 3]) for q in readiness.QUESTION_CODES}
             score, level = readiness.score(answers)
-            readiness_rows.append(ReadinessAssessment(
-                network=network, organization=org, answers=answers, score=score, level=level,
-                submitted_by=admin))
+            readiness_rows.append(
+                ReadinessAssessment(
+                    network=network,
+                    organization=org,
+                    answers=answers,
+                    score=score,
+                    level=level,
+                    submitted_by=admin,
+                )
+            )
     ProspectAssessment.objects.bulk_create(prospects, batch_size=2000)
     ReadinessAssessment.objects.bulk_create(readiness_rows, batch_size=2000)

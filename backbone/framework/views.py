@@ -4,8 +4,8 @@ from django.shortcuts import redirect, render
 from backbone.core import selectors
 from backbone.core.models import LifeStage, Network
 from backbone.core.web import network_view
-from backbone.governance.models import WorkingGroup
 from backbone.framework.elements import BY_SLUG, ELEMENTS
+from backbone.governance.models import WorkingGroup
 
 
 def home(request):
@@ -22,16 +22,20 @@ def home(request):
 @network_view
 def network_home(request, access):
     network = access.network
-    return render(request, "framework/network_home.html", {
-        "access": access,
-        "network": network,
-        "life_stages": access.scope(LifeStage),
-        "sectors": selectors.partners_by_sector(access),
-        "counts": selectors.membership_counts(access),
-        "working_groups": access.scope(WorkingGroup).select_related("life_stage", "chair"),
-        "activity": selectors.recent_activity(access),
-        "geography": network.geography_served.all() if access.is_member else [],
-    })
+    return render(
+        request,
+        "framework/network_home.html",
+        {
+            "access": access,
+            "network": network,
+            "life_stages": access.scope(LifeStage),
+            "sectors": selectors.partners_by_sector(access),
+            "counts": selectors.membership_counts(access),
+            "working_groups": access.scope(WorkingGroup).select_related("life_stage", "chair"),
+            "activity": selectors.recent_activity(access),
+            "geography": network.geography_served.all() if access.is_member else [],
+        },
+    )
 
 
 @network_view

@@ -19,11 +19,16 @@ class WorkingGroup(models.Model):
         Organization, blank=True, related_name="working_groups", verbose_name="member organizations"
     )
     people = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, blank=True, related_name="working_groups",
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="working_groups",
         verbose_name="members",
     )
     chair = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="chaired_groups",
     )
     created_at = models.DateTimeField(default=timezone.now)

@@ -8,9 +8,16 @@ from backbone.governance.models import WorkingGroup
 @network_view
 def working_group_detail(request, access, pk: int):
     group = access.get_object(WorkingGroup, pk=pk)
-    return render(request, "governance/working_group_detail.html", {
-        "access": access, "group": group,
-        "organizations": access.scope(Organization).filter(working_groups=group).order_by("name"),
-        "people": group.people.order_by("full_name") if access.is_member else [],
-        "can_change": access.can("change", group),
-    })
+    return render(
+        request,
+        "governance/working_group_detail.html",
+        {
+            "access": access,
+            "group": group,
+            "organizations": access.scope(Organization)
+            .filter(working_groups=group)
+            .order_by("name"),
+            "people": group.people.order_by("full_name") if access.is_member else [],
+            "can_change": access.can("change", group),
+        },
+    )

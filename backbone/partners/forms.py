@@ -16,10 +16,19 @@ class NewMembershipForm(ScopedModelForm):
 class ProspectAssessmentForm(ScopedModelForm):
     class Meta:
         model = ProspectAssessment
-        fields = ["organization", "influence", "alignment", "capacity", "reach", "notes",
-                  "assessed_on"]
-        widgets = {"assessed_on": forms.DateInput(attrs={"type": "date"}),
-                   "notes": forms.Textarea(attrs={"rows": 3})}
+        fields = [
+            "organization",
+            "influence",
+            "alignment",
+            "capacity",
+            "reach",
+            "notes",
+            "assessed_on",
+        ]
+        widgets = {
+            "assessed_on": forms.DateInput(attrs={"type": "date"}),
+            "notes": forms.Textarea(attrs={"rows": 3}),
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -39,12 +48,13 @@ class ReadinessForm(forms.Form):
             self.fields[question.code] = forms.TypedChoiceField(
                 label=f"{question.domain}: {question.text}",
                 choices=[(i, text) for i, text in enumerate(question.choices)],
-                coerce=int, widget=forms.RadioSelect,
+                coerce=int,
+                widget=forms.RadioSelect,
             )
 
 
 class PartnerImportForm(forms.Form):
     file = forms.FileField(
         help_text="A CSV or Excel (.xlsx) file with one organization a row. "
-                  "Download the template for the columns."
+        "Download the template for the columns."
     )

@@ -11,29 +11,40 @@ SCORE = [MinValueValidator(1), MaxValueValidator(5)]
 class ProspectAssessment(models.Model):
     """The backbone's view of a prospective partner: how much it matters and how aligned."""
 
-    network = models.ForeignKey(Network, on_delete=models.CASCADE,
-                                related_name="prospect_assessments")
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE,
-                                     related_name="prospect_assessments")
+    network = models.ForeignKey(
+        Network, on_delete=models.CASCADE, related_name="prospect_assessments"
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="prospect_assessments"
+    )
     influence = models.PositiveSmallIntegerField(
-        validators=SCORE, help_text="1 (little) to 5 (decisive) sway over the outcomes.")
+        validators=SCORE, help_text="1 (little) to 5 (decisive) sway over the outcomes."
+    )
     alignment = models.PositiveSmallIntegerField(
-        validators=SCORE, help_text="1 (at odds) to 5 (fully shares) the common purpose.")
+        validators=SCORE, help_text="1 (at odds) to 5 (fully shares) the common purpose."
+    )
     capacity = models.PositiveSmallIntegerField(
-        validators=SCORE, help_text="1 to 5: staff, data and money it could bring.")
+        validators=SCORE, help_text="1 to 5: staff, data and money it could bring."
+    )
     reach = models.PositiveSmallIntegerField(
-        validators=SCORE, help_text="1 to 5: reach into the network's focus populations.")
+        validators=SCORE, help_text="1 to 5: reach into the network's focus populations."
+    )
     notes = models.TextField(blank=True)
-    assessed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                    on_delete=models.SET_NULL, related_name="+")
+    assessed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     assessed_on = models.DateField(default=timezone.localdate)
 
     class Meta:
         ordering = ["network", "-assessed_on", "-pk"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(influence__range=(1, 5), alignment__range=(1, 5),
-                                   capacity__range=(1, 5), reach__range=(1, 5)),
+                condition=models.Q(
+                    influence__range=(1, 5),
+                    alignment__range=(1, 5),
+                    capacity__range=(1, 5),
+                    reach__range=(1, 5),
+                ),
                 name="prospect_scores_1_to_5",
             ),
         ]
@@ -60,22 +71,26 @@ class ProspectAssessment(models.Model):
 class ReadinessAssessment(models.Model):
     """A nonprofit's self-assessment of readiness to take part in shared measurement."""
 
-    network = models.ForeignKey(Network, on_delete=models.CASCADE,
-                                related_name="readiness_assessments")
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE,
-                                     related_name="readiness_assessments")
+    network = models.ForeignKey(
+        Network, on_delete=models.CASCADE, related_name="readiness_assessments"
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="readiness_assessments"
+    )
     answers = models.JSONField(help_text="Question code → answer value (0–3).")
     score = models.PositiveSmallIntegerField(help_text="Percent of the highest possible score.")
     level = models.CharField(max_length=20)
-    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                     on_delete=models.SET_NULL, related_name="+")
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     submitted_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["network", "-submitted_at", "-pk"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(score__lte=100),
-                                   name="readiness_score_percent"),
+            models.CheckConstraint(
+                condition=models.Q(score__lte=100), name="readiness_score_percent"
+            ),
         ]
 
     def __str__(self) -> str:

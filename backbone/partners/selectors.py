@@ -11,8 +11,10 @@ PARTNER_FILTERS = ("q", "sector", "status", "role", "area")
 
 def partner_list(access: Access, params) -> QuerySet[Membership]:
     """Memberships (with their organizations) matching the partner-list filters."""
-    memberships = access.scope(Membership).select_related("organization").prefetch_related(
-        "organization__sectors"
+    memberships = (
+        access.scope(Membership)
+        .select_related("organization")
+        .prefetch_related("organization__sectors")
     )
     if query := (params.get("q") or "").strip():
         memberships = memberships.filter(
@@ -36,8 +38,10 @@ def stakeholder_matrix(access: Access) -> list[list[dict]]:
     latest: dict[int, ProspectAssessment] = {}
     for assessment in access.scope(ProspectAssessment).select_related("organization"):
         latest.setdefault(assessment.organization_id, assessment)  # ordered newest first
-    grid = [[{"influence": i, "alignment": a, "items": []} for a in range(1, 6)]
-            for i in range(5, 0, -1)]
+    grid = [
+        [{"influence": i, "alignment": a, "items": []} for a in range(1, 6)]
+        for i in range(5, 0, -1)
+    ]
     for assessment in latest.values():
         grid[5 - assessment.influence][assessment.alignment - 1]["items"].append(assessment)
     return grid

@@ -22,23 +22,32 @@ def unique_slug(name: str) -> str:
 
 
 @transaction.atomic
-def organization_create(*, access: Access, fields: dict, membership: dict | None = None,
-                        via: str = "web") -> Organization:
+def organization_create(
+    *, access: Access, fields: dict, membership: dict | None = None, via: str = "web"
+) -> Organization:
     """Create an organization and its membership of the access's network."""
     access.require_add(Organization)
     fields = {**fields}
     fields.setdefault("slug", unique_slug(fields.get("name", "")))
-    organization = services.object_create(access=access, model=Organization, fields=fields,
-                                          via=via, check=False)
-    services.object_create(access=access, model=Membership, via=via, fields={
-        "organization": organization, **(membership or {}),
-    })
+    organization = services.object_create(
+        access=access, model=Organization, fields=fields, via=via, check=False
+    )
+    services.object_create(
+        access=access,
+        model=Membership,
+        via=via,
+        fields={
+            "organization": organization,
+            **(membership or {}),
+        },
+    )
     return organization
 
 
 @transaction.atomic
-def membership_update(*, access: Access, membership: Membership, fields: dict,
-                      via: str = "web") -> Membership:
+def membership_update(
+    *, access: Access, membership: Membership, fields: dict, via: str = "web"
+) -> Membership:
     new_status = fields.get("status", membership.status)
     if new_status != membership.status and (
         new_status not in Membership.TRANSITIONS[membership.status]
@@ -50,8 +59,9 @@ def membership_update(*, access: Access, membership: Membership, fields: dict,
 
 
 @transaction.atomic
-def readiness_submit(*, access: Access, organization: Organization, answers: dict,
-                     via: str = "web") -> ReadinessAssessment:
+def readiness_submit(
+    *, access: Access, organization: Organization, answers: dict, via: str = "web"
+) -> ReadinessAssessment:
     """Score a readiness questionnaire and keep it; earlier assessments stay as history."""
     errors = readiness.validate_answers(answers)
     if errors:
@@ -60,11 +70,21 @@ def readiness_submit(*, access: Access, organization: Organization, answers: dic
     clean = {code: int(answers[code]) for code in readiness.QUESTION_CODES}
     percent, level = readiness.score(clean)
     assessment = ReadinessAssessment.objects.create(
-        network=access.network, organization=organization, answers=clean, score=percent,
-        level=level, submitted_by=access.actor,
+        network=access.network,
+        organization=organization,
+        answers=clean,
+        score=percent,
+        level=level,
+        submitted_by=access.actor,
     )
-    audit.record(actor=access.actor, action=AuditEvent.Action.CREATE, obj=assessment,
-                 network=access.network, after=audit.snapshot(assessment), via=via)
+    audit.record(
+        actor=access.actor,
+        action=AuditEvent.Action.CREATE,
+        obj=assessment,
+        network=access.network,
+        after=audit.snapshot(assessment),
+        via=via,
+    )
     return assessment
 
 
@@ -80,5 +100,25 @@ def membership_remove(*, access: Access, membership: Membership, via: str = "web
     if orphan:
         before, pk = audit.snapshot(organization), organization.pk
         organization.delete()
-        audit.record(actor=access.actor, action=AuditEvent.Action.DELETE, obj=organization,
-                     network=access.network, before=before, after=None, via=via, object_id=pk)
+        audit.record(
+            actor=access.actor,
+            action=AuditEvent.Action.DELETE,
+            obj=organization,
+            network=access.network,
+            before=before,
+            after=None,
+            via=via,
+            object_id=pk,
+        )
+
+
+@transaction.atomic
+def organization_delete(*, access: Access, organization: Organization, via: str = "web"):
+    """Delete an organization that belongs to this network only; one that other networks
+    share would vanish from theirs, so its membership here is ended instead."""
+    if organization.memberships.exclude(network=access.network).exists():
+        raise ValidationError(
+            f"{organization} also belongs to other networks; end its membership of this "
+            "network instead."
+        )
+    services.object_delete(access=access, instance=organization, via=via)

@@ -15,7 +15,10 @@ class AuditEvent(models.Model):
         "core.Network", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     actor_email = models.CharField(max_length=254, blank=True)

@@ -232,8 +232,9 @@ class Membership(models.Model):
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.PARTNER)
     joined_on = models.DateField(null=True, blank=True)
     left_on = models.DateField(null=True, blank=True)
-    data_sharing_signed_on = models.DateField("data-sharing agreement signed", null=True,
-                                              blank=True)
+    data_sharing_signed_on = models.DateField(
+        "data-sharing agreement signed", null=True, blank=True
+    )
     data_sharing_document = models.FileField(
         "data-sharing agreement", upload_to="agreements/%Y/", blank=True
     )
@@ -290,8 +291,7 @@ class NetworkRole(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "network"], name="networkrole_one_per_user"),
             models.CheckConstraint(
-                condition=~Q(role__in=["org_admin", "org_member"])
-                | Q(organization__isnull=False),
+                condition=~Q(role__in=["org_admin", "org_member"]) | Q(organization__isnull=False),
                 name="networkrole_org_roles_need_org",
             ),
         ]
@@ -302,9 +302,13 @@ class NetworkRole(models.Model):
     def clean(self) -> None:
         if self.role in ORGANIZATION_ROLES and not self.organization_id:
             raise ValidationError({"organization": "Organization roles need an organization."})
-        if self.organization_id and self.network_id and not Membership.objects.filter(
-            network_id=self.network_id, organization_id=self.organization_id
-        ).exists():
+        if (
+            self.organization_id
+            and self.network_id
+            and not Membership.objects.filter(
+                network_id=self.network_id, organization_id=self.organization_id
+            ).exists()
+        ):
             raise ValidationError({"organization": "That organization is not in this network."})
 
 
@@ -330,8 +334,7 @@ class Invitation(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(
-                condition=~Q(role__in=["org_admin", "org_member"])
-                | Q(organization__isnull=False),
+                condition=~Q(role__in=["org_admin", "org_member"]) | Q(organization__isnull=False),
                 name="invitation_org_roles_need_org",
             ),
         ]

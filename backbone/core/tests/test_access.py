@@ -19,9 +19,13 @@ def url(name, *args):
 def test_outsider_gets_404_on_every_network_page(world, client_for):
     client = client_for("outsider")
     slug = world.network.slug
-    for path in [url("framework:network-home", slug), url("partners:partner-list", slug),
-                 url("partners:organization-detail", slug, world.organization.slug),
-                 url("core:audit-log", slug), url("core:people", slug)]:
+    for path in [
+        url("framework:network-home", slug),
+        url("partners:partner-list", slug),
+        url("partners:organization-detail", slug, world.organization.slug),
+        url("core:audit-log", slug),
+        url("core:people", slug),
+    ]:
         assert client.get(path).status_code == 404, path
 
 
@@ -42,8 +46,9 @@ def test_public_sees_active_partners_only(world, client):
     body = home.content.decode()
     assert world.organization.name in body
     assert world.prospect.name not in body
-    prospect = client.get(url("partners:organization-detail", world.network.slug,
-                              world.prospect.slug))
+    prospect = client.get(
+        url("partners:organization-detail", world.network.slug, world.prospect.slug)
+    )
     assert prospect.status_code == 404
     assert client.get(url("core:people", world.network.slug)).status_code == 302
 
@@ -52,10 +57,13 @@ def test_public_sees_active_partners_only(world, client):
 def test_prospects_are_private_to_the_backbone(world, client_for, role):
     client = client_for(role)
     slug = world.network.slug
-    assert client.get(url("partners:organization-detail", slug, world.prospect.slug)
-                      ).status_code == 404
-    assert world.prospect.name not in client.get(url("partners:partner-list", slug)
-                                                 ).content.decode()
+    assert (
+        client.get(url("partners:organization-detail", slug, world.prospect.slug)).status_code
+        == 404
+    )
+    assert (
+        world.prospect.name not in client.get(url("partners:partner-list", slug)).content.decode()
+    )
     assert client.get(url("partners:stakeholder-matrix", slug)).status_code == 403
 
 
@@ -66,8 +74,10 @@ def test_members_without_the_right_get_403(world, client_for, role):
     assert client.get(url("core:network-edit", slug)).status_code == 403
     assert client.get(url("core:area-create", slug)).status_code == 403
     assert client.get(url("core:audit-log", slug)).status_code == 403
-    assert client.post(url("partners:organization-create", slug),
-                       {"org-name": "Sneaky"}).status_code == 403
+    assert (
+        client.post(url("partners:organization-create", slug), {"org-name": "Sneaky"}).status_code
+        == 403
+    )
     assert not Organization.objects.filter(name="Sneaky").exists()
 
 
@@ -75,8 +85,9 @@ def test_org_admin_edits_own_organization_only(world, client_for):
     client = client_for("org_admin")
     slug = world.network.slug
     own = url("partners:organization-edit", slug, world.organization.slug)
-    response = client.post(own, {"name": "Renamed Partner", "sectors": [1],
-                                 "populations_served": ""})
+    response = client.post(
+        own, {"name": "Renamed Partner", "sectors": [1], "populations_served": ""}
+    )
     assert response.status_code == 302, response.content.decode()[:2000]
     world.organization.refresh_from_db()
     assert world.organization.name == "Renamed Partner"
@@ -88,17 +99,22 @@ def test_org_admin_edits_own_organization_only(world, client_for):
 
 def test_org_member_cannot_edit_own_organization(world, client_for):
     response = client_for("org_member").get(
-        url("partners:organization-edit", world.network.slug, world.organization.slug))
+        url("partners:organization-edit", world.network.slug, world.organization.slug)
+    )
     assert response.status_code == 403
 
 
 def test_readiness_is_seen_by_the_organization_and_the_backbone_only(world, client_for):
     slug = world.network.slug
-    answers = {"leadership": 3, "data_capacity": 1, "staff_time": 2, "alignment": 3,
-               "collaboration": 0}
+    answers = {
+        "leadership": 3,
+        "data_capacity": 1,
+        "staff_time": 2,
+        "alignment": 3,
+        "collaboration": 0,
+    }
     member = client_for("org_member")
-    response = member.post(url("partners:readiness-create", slug, world.organization.slug),
-                           answers)
+    response = member.post(url("partners:readiness-create", slug, world.organization.slug), answers)
     assert response.status_code == 302
     assessment = ReadinessAssessment.objects.get()
     assert assessment.score == round(100 * 9 / 15)
@@ -109,15 +125,20 @@ def test_readiness_is_seen_by_the_organization_and_the_backbone_only(world, clie
     assert client_for("funder").get(detail).status_code == 404
     assert client_for("outsider").get(detail).status_code == 404
     # a member may not assess another organization
-    assert member.post(url("partners:readiness-create", slug, world.second_organization.slug),
-                       answers).status_code == 403
+    assert (
+        member.post(
+            url("partners:readiness-create", slug, world.second_organization.slug), answers
+        ).status_code
+        == 403
+    )
 
 
 def test_forms_refuse_rows_of_another_network(world, client_for):
     foreign_stage = f.LifeStageFactory(network=world.other_network)
     response = client_for("network_admin").post(
         url("governance:working-group-create", world.network.slug),
-        {"name": "Early learning", "charter": "Ready kids", "life_stage": foreign_stage.pk})
+        {"name": "Early learning", "charter": "Ready kids", "life_stage": foreign_stage.pk},
+    )
     assert response.status_code == 400
     assert "life_stage" in response.context["form"].errors
     assert not WorkingGroup.objects.exists()
@@ -128,19 +149,18 @@ SCOPED_MODELS_NETWORK_PATH = {
 }
 
 
-@pytest.mark.parametrize("role", [PUBLIC, "network_admin", "org_admin", "org_member", "funder",
-                                  "viewer"])
+@pytest.mark.parametrize(
+    "role", [PUBLIC, "network_admin", "org_admin", "org_member", "funder", "viewer"]
+)
 def test_scopes_never_cross_networks(world, role):
     """Every registered policy, for every role, returns rows of the access's network only."""
     f.WorkingGroupFactory(network=world.other_network)
-    f.ProspectAssessmentFactory(network=world.other_network,
-                                organization=world.other_organization)
+    f.ProspectAssessmentFactory(network=world.other_network, organization=world.other_organization)
     f.LifeStageFactory(network=world.other_network)
     f.AreaFactory(network=world.other_network)
     user = world.users.get(role)
     organization_id = world.organization.pk if role in ("org_admin", "org_member") else None
-    access = Access(user=user, network=world.network, role=role,
-                    organization_id=organization_id)
+    access = Access(user=user, network=world.network, role=role, organization_id=organization_id)
     for model in registered_models():
         for action in ("view", "change", "delete"):
             rows = access.scope(model, action)
@@ -170,17 +190,24 @@ def test_unregistered_model_is_refused(world):
 
 
 def test_role_scoping_of_people(world):
-    org_admin = Access(user=world.users["org_admin"], network=world.network, role="org_admin",
-                       organization_id=world.organization.pk)
+    org_admin = Access(
+        user=world.users["org_admin"],
+        network=world.network,
+        role="org_admin",
+        organization_id=world.organization.pk,
+    )
     visible = set(org_admin.scope(NetworkRole).values_list("user__email", flat=True))
     assert visible == {"org-admin@river.example", "org-member@river.example"}
-    assert not org_admin.can_add(NetworkRole, role="network_admin",
-                                 organization_id=world.organization.pk)
-    assert not org_admin.can_add(NetworkRole, role="org_member",
-                                 organization_id=world.second_organization.pk)
+    assert not org_admin.can_add(
+        NetworkRole, role="network_admin", organization_id=world.organization.pk
+    )
+    assert not org_admin.can_add(
+        NetworkRole, role="org_member", organization_id=world.second_organization.pk
+    )
     viewer = Access(user=world.users["viewer"], network=world.network, role="viewer")
     assert list(viewer.scope(NetworkRole).values_list("user__email", flat=True)) == [
-        "viewer@river.example"]
+        "viewer@river.example"
+    ]
     assert not viewer.allows(AuditEvent)
     assert not viewer.allows(ProspectAssessment)
     assert viewer.scope(Membership).filter(status="prospect").count() == 0

@@ -34,17 +34,20 @@ def test_network_admin_must_pass_totp(world):
     response = login(client, "network-admin@river.example")
     assert response.status_code == 302
     assert response["Location"] == reverse("mfa_authenticate")
-    assert client.get(reverse("framework:network-home", args=[world.network.slug])
-                      ).status_code == 302  # not logged in yet
-    secret = Authenticator.objects.get(user=world.users["network_admin"]).wrap().instance.data[
-        "secret"]
+    assert (
+        client.get(reverse("framework:network-home", args=[world.network.slug])).status_code == 302
+    )  # not logged in yet
+    secret = (
+        Authenticator.objects.get(user=world.users["network_admin"]).wrap().instance.data["secret"]
+    )
     from allauth.mfa.utils import decrypt
 
     code = format_hotp_value(hotp_value(decrypt(secret), next(yield_hotp_counters_from_time())))
     done = client.post(reverse("mfa_authenticate"), {"code": code})
     assert done.status_code == 302
-    assert client.get(reverse("framework:network-home", args=[world.network.slug])
-                      ).status_code == 200
+    assert (
+        client.get(reverse("framework:network-home", args=[world.network.slug])).status_code == 200
+    )
 
 
 def test_network_admin_without_totp_is_sent_to_set_it_up(world):
@@ -57,8 +60,9 @@ def test_network_admin_without_totp_is_sent_to_set_it_up(world):
     # other roles are not forced
     viewer = Client()
     viewer.force_login(world.users["viewer"])
-    assert viewer.get(reverse("framework:network-home", args=[world.network.slug])
-                      ).status_code == 200
+    assert (
+        viewer.get(reverse("framework:network-home", args=[world.network.slug])).status_code == 200
+    )
 
 
 def test_failed_logins_are_throttled(world):
@@ -67,8 +71,9 @@ def test_failed_logins_are_throttled(world):
         response = login(client, "viewer@river.example", "wrong-password")
         assert response.status_code == 200  # form error
     blocked = login(client, "viewer@river.example", "wrong-password")
-    assert blocked.status_code == 429 or "Too many failed login attempts" in \
-        blocked.content.decode()
+    assert (
+        blocked.status_code == 429 or "Too many failed login attempts" in blocked.content.decode()
+    )
     # even the right password is refused while throttled
     still = login(client, "viewer@river.example")
     assert still.status_code != 302
@@ -90,8 +95,13 @@ def test_signup_is_closed_without_an_invitation(world):
 def run_backbone(env, *args):
     import os
 
-    return subprocess.run([sys.executable, "-m", "backbone", *args], capture_output=True,
-                          text=True, env={**os.environ, **env}, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "backbone", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=120,
+    )
 
 
 def test_production_refuses_the_development_secret():
@@ -101,10 +111,17 @@ def test_production_refuses_the_development_secret():
 
 
 def test_check_deploy_is_clean_with_production_settings(tmp_path):
-    result = run_backbone({
-        "DEBUG": "0", "SECRET_KEY": "x7" * 30 + "-production-secret-for-the-deploy-check",
-        "ALLOWED_HOSTS": "backbone.example.org",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
-    }, "check", "--deploy", "--fail-level", "WARNING")
+    result = run_backbone(
+        {
+            "DEBUG": "0",
+            "SECRET_KEY": "x7" * 30 + "-production-secret-for-the-deploy-check",
+            "ALLOWED_HOSTS": "backbone.example.org",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
+        },
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout

@@ -23,12 +23,10 @@ from backbone.core.access import registered_models
 from backbone.core.models import (
     AuditEvent,
     Invitation,
-    Membership,
     NetworkRole,
     OrganizationIdentifier,
 )
 from backbone.core.services import token_create
-from backbone.governance.models import WorkingGroup
 from backbone.partners.models import ProspectAssessment, ReadinessAssessment
 from backbone.testing import factories as f
 
@@ -36,8 +34,7 @@ pytestmark = pytest.mark.django_db
 
 SENTINEL = "ZZLEAK"
 PRIVATE = "ZZPRIVATE"  # prospect notes: the backbone's own pipeline, admins only
-ROLES = ["anonymous", "network_admin", "org_admin", "org_member", "funder", "viewer",
-         "outsider"]
+ROLES = ["anonymous", "network_admin", "org_admin", "org_member", "funder", "viewer", "outsider"]
 SKIPPED_NAMESPACES = {"admin"}  # Django admin: staff only, tested in test_admin_access
 # Third-party account pages hold no tenant data; they are checked for the sentinel too.
 
@@ -49,11 +46,13 @@ def iter_patterns(patterns=None, namespace="", prefix=""):
             if ns and ns.split(":")[0] in SKIPPED_NAMESPACES:
                 continue
             full = f"{namespace}:{entry.namespace}" if namespace and entry.namespace else ns
-            yield from iter_patterns(entry.url_patterns, full or "",
-                                     prefix + str(entry.pattern))
+            yield from iter_patterns(entry.url_patterns, full or "", prefix + str(entry.pattern))
         elif isinstance(entry, URLPattern) and entry.name:
-            yield (f"{namespace}:{entry.name}" if namespace else entry.name), \
-                prefix + str(entry.pattern), entry
+            yield (
+                (f"{namespace}:{entry.name}" if namespace else entry.name),
+                prefix + str(entry.pattern),
+                entry,
+            )
 
 
 @pytest.fixture
@@ -68,40 +67,57 @@ def leaky(world):
     org.save()
     stage = f.LifeStageFactory(network=other, name=f"{SENTINEL} stage")
     area = f.AreaFactory(network=other, name=f"{SENTINEL} area", code=f"{SENTINEL}1")
-    group = f.WorkingGroupFactory(network=other, name=f"{SENTINEL} group", charter=SENTINEL,
-                                  life_stage=stage)
+    group = f.WorkingGroupFactory(
+        network=other, name=f"{SENTINEL} group", charter=SENTINEL, life_stage=stage
+    )
     group.organizations.add(org)
-    prospect_org = f.MembershipFactory(network=other, status="prospect",
-                                       organization__name=f"{SENTINEL} prospect").organization
+    prospect_org = f.MembershipFactory(
+        network=other, status="prospect", organization__name=f"{SENTINEL} prospect"
+    ).organization
     f.ProspectAssessmentFactory(network=other, organization=prospect_org, notes=SENTINEL)
-    ReadinessAssessment.objects.create(network=other, organization=org, answers={},
-                                       score=50, level="emerging")
+    ReadinessAssessment.objects.create(
+        network=other, organization=org, answers={}, score=50, level="emerging"
+    )
     OrganizationIdentifier.objects.create(organization=org, scheme="ein", value="99-9999999")
-    person = f.UserFactory(email=f"{SENTINEL.lower()}@lake.example",
-                           full_name=f"{SENTINEL} Person")
+    person = f.UserFactory(email=f"{SENTINEL.lower()}@lake.example", full_name=f"{SENTINEL} Person")
     f.NetworkRoleFactory(user=person, network=other, role="org_admin", organization=org)
-    Invitation.objects.create(network=other, email=f"{SENTINEL.lower()}-invite@lake.example",
-                              role="viewer", token=SENTINEL + "token",
-                              expires_at="2099-01-01T00:00:00Z")
-    AuditEvent.objects.create(network=other, action="create", object_type="core.area",
-                              object_id=str(area.pk), object_repr=f"{SENTINEL} audit")
+    Invitation.objects.create(
+        network=other,
+        email=f"{SENTINEL.lower()}-invite@lake.example",
+        role="viewer",
+        token=SENTINEL + "token",
+        expires_at="2099-01-01T00:00:00Z",
+    )
+    AuditEvent.objects.create(
+        network=other,
+        action="create",
+        object_type="core.area",
+        object_id=str(area.pk),
+        object_repr=f"{SENTINEL} audit",
+    )
     # Backbone-private data in the member's own network.
-    f.ProspectAssessmentFactory(network=world.network, organization=world.prospect,
-                                notes=PRIVATE)
+    f.ProspectAssessmentFactory(network=world.network, organization=world.prospect, notes=PRIVATE)
     area_here = f.AreaFactory(network=world.network, name="Harbor County", code="RL-001")
     world.organization.areas_served.add(area_here, area)  # an org in both networks
     return {
         "network_slug": other.slug,
         "organization_slug": org.slug,
-        "pk": sorted({
-            stage.pk, area.pk, group.pk, prospect_org.pk, org.pk,
-            *ProspectAssessment.objects.filter(network=other).values_list("pk", flat=True),
-            *ReadinessAssessment.objects.filter(network=other).values_list("pk", flat=True),
-            *NetworkRole.objects.filter(network=other).values_list("pk", flat=True),
-            *Invitation.objects.filter(network=other).values_list("pk", flat=True),
-            *OrganizationIdentifier.objects.filter(organization=org).values_list("pk",
-                                                                                flat=True),
-        }),
+        "pk": sorted(
+            {
+                stage.pk,
+                area.pk,
+                group.pk,
+                prospect_org.pk,
+                org.pk,
+                *ProspectAssessment.objects.filter(network=other).values_list("pk", flat=True),
+                *ReadinessAssessment.objects.filter(network=other).values_list("pk", flat=True),
+                *NetworkRole.objects.filter(network=other).values_list("pk", flat=True),
+                *Invitation.objects.filter(network=other).values_list("pk", flat=True),
+                *OrganizationIdentifier.objects.filter(organization=org).values_list(
+                    "pk", flat=True
+                ),
+            }
+        ),
     }
 
 
@@ -152,8 +168,10 @@ def fill(route_name: str, converters: dict, leaky, world, network_slug: str):
             # design (test_invitations); here: an unknown token reveals nothing.
             values[name] = ["no-such-invitation-token"]
         else:
-            pytest.fail(f"The authorization matrix cannot fill <{name}> of {route_name}: "
-                        "teach fill() what object of another network to use.")
+            pytest.fail(
+                f"The authorization matrix cannot fill <{name}> of {route_name}: "
+                "teach fill() what object of another network to use."
+            )
     combos = [{}]
     for name, options in values.items():
         combos = [{**c, name: option} for c in combos for option in options]
@@ -163,8 +181,11 @@ def fill(route_name: str, converters: dict, leaky, world, network_slug: str):
 def web_routes():
     routes = []
     for name, _route, pattern in iter_patterns():
-        if name.startswith("api") or ":" not in name and name.startswith(("account_", "mfa_",
-                                                                          "socialaccount")):
+        if (
+            name.startswith("api")
+            or ":" not in name
+            and name.startswith(("account_", "mfa_", "socialaccount"))
+        ):
             continue
         routes.append((name, pattern))
     return routes
@@ -179,8 +200,12 @@ def body_of(response) -> str:
 def test_every_web_route_is_in_the_matrix():
     names = {name for name, _ in web_routes()}
     # A sample that must be there; the matrix below walks all of them.
-    assert {"framework:network-home", "partners:partner-list", "core:audit-export",
-            "governance:working-group-edit"} <= names
+    assert {
+        "framework:network-home",
+        "partners:partner-list",
+        "core:audit-export",
+        "governance:working-group-edit",
+    } <= names
     assert len(names) > 30
 
 
@@ -203,19 +228,34 @@ def test_web_routes_leak_nothing_across_networks(world, leaky):
                         response = getattr(client, method)(path)
                         text = body_of(response)
                         if SENTINEL in text:
-                            failures.append(f"{role} {method.upper()} {path}: other network's "
-                                            f"data in the response ({response.status_code})")
+                            failures.append(
+                                f"{role} {method.upper()} {path}: other network's "
+                                f"data in the response ({response.status_code})"
+                            )
                         if PRIVATE in text and role not in ("network_admin",):
-                            failures.append(f"{role} {method.upper()} {path}: backbone-private "
-                                            "prospect notes shown")
-                        if (network_slug == world.other_network.slug and "network_slug" in kwargs
-                                and response.status_code not in (404, 302)):
-                            failures.append(f"{role} {method.upper()} {path}: "
-                                            f"{response.status_code}, expected 404")
-                        if response.status_code == 302 and "network_slug" in kwargs and \
-                                network_slug == world.other_network.slug and role != "anonymous":
-                            failures.append(f"{role} {method.upper()} {path}: redirect for an "
-                                            "outsider, expected 404")
+                            failures.append(
+                                f"{role} {method.upper()} {path}: backbone-private "
+                                "prospect notes shown"
+                            )
+                        if (
+                            network_slug == world.other_network.slug
+                            and "network_slug" in kwargs
+                            and response.status_code not in (404, 302)
+                        ):
+                            failures.append(
+                                f"{role} {method.upper()} {path}: "
+                                f"{response.status_code}, expected 404"
+                            )
+                        if (
+                            response.status_code == 302
+                            and "network_slug" in kwargs
+                            and network_slug == world.other_network.slug
+                            and role != "anonymous"
+                        ):
+                            failures.append(
+                                f"{role} {method.upper()} {path}: redirect for an "
+                                "outsider, expected 404"
+                            )
     assert not failures, "\n".join(failures[:40])
     assert other_network_fingerprint(world) == before, "a request changed the other network"
 
@@ -302,31 +342,39 @@ def test_every_api_operation_leaks_nothing_across_networks(world, leaky):
         for network_slug in (world.network.slug, world.other_network.slug):
             combos = [{}]
             for param in params:
-                combos = [{**c, param: v} for c in combos
-                          for v in api_values(param, leaky, world, network_slug)]
+                combos = [
+                    {**c, param: v}
+                    for c in combos
+                    for v in api_values(param, leaky, world, network_slug)
+                ]
             for values in combos:
                 path = "/api/v1" + template.removeprefix("/api/v1")
                 for param, value in values.items():
                     path = path.replace("{" + param + "}", str(value))
-                scoped = any("{" + p + "}" in template for p in ("slug", "network_slug",
-                                                                   "network"))
+                scoped = any("{" + p + "}" in template for p in ("slug", "network_slug", "network"))
                 for role, token in tokens.items():
-                    if role == "outsider" and (network_slug == world.other_network.slug
-                                               or not scoped):
+                    if role == "outsider" and (
+                        network_slug == world.other_network.slug or not scoped
+                    ):
                         continue  # the outsider's own network is theirs to read
                     headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
-                    response = client.generic(method.upper(), path, data="{}",
-                                              content_type="application/json", **headers)
+                    response = client.generic(
+                        method.upper(), path, data="{}", content_type="application/json", **headers
+                    )
                     text = body_of(response)
                     if SENTINEL in text:
                         failures.append(f"{role} {method.upper()} {path}: other network's data")
                     if PRIVATE in text and role != "network_admin":
                         failures.append(f"{role} {method.upper()} {path}: private notes")
-                    if any("{" + p + "}" in template for p in ("slug", "network_slug", "network")):
-                        if network_slug == world.other_network.slug and \
-                                response.status_code not in (401, 404):
-                            failures.append(f"{role} {method.upper()} {path}: "
-                                            f"{response.status_code}, expected 404 (or 401)")
+                    if (
+                        scoped
+                        and network_slug == world.other_network.slug
+                        and response.status_code not in (401, 404)
+                    ):
+                        failures.append(
+                            f"{role} {method.upper()} {path}: "
+                            f"{response.status_code}, expected 404 (or 401)"
+                        )
                     if response.status_code >= 500:
                         failures.append(f"{role} {method.upper()} {path}: server error")
     assert not failures, "\n".join(failures[:40])

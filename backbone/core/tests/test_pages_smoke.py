@@ -8,8 +8,15 @@ pytestmark = pytest.mark.django_db
 def test_member_pages_render(world, client_for, role):
     client = client_for(role)
     slug = world.network.slug
-    for name in ["framework:network-home", "partners:partner-list", "governance:working-group-list",
-                 "core:life-stage-list", "core:area-list", "framework:overview", "core:people"]:
+    for name in [
+        "framework:network-home",
+        "partners:partner-list",
+        "governance:working-group-list",
+        "core:life-stage-list",
+        "core:area-list",
+        "framework:overview",
+        "core:people",
+    ]:
         response = client.get(reverse(name, args=[slug]))
         assert response.status_code == 200, (name, response.status_code)
     org = client.get(reverse("partners:organization-detail", args=[slug, world.organization.slug]))

@@ -26,13 +26,19 @@ def test_small_seed_is_realistic_and_idempotent():
     network = seed.seed("small", log=lambda *a: None)
     first = counts()
     assert first["Organization"] == 40
-    sectors = set(Sector.objects.filter(organizations__memberships__network=network)
-                  .values_list("code", flat=True))
+    sectors = set(
+        Sector.objects.filter(organizations__memberships__network=network).values_list(
+            "code", flat=True
+        )
+    )
     assert sectors == set(Sector.objects.values_list("code", flat=True)), "every sector"
     roles = set(NetworkRole.objects.filter(network=network).values_list("role", flat=True))
     assert roles == {"network_admin", "org_admin", "org_member", "funder", "viewer"}
     assert set(Membership.objects.filter(network=network).values_list("status", flat=True)) >= {
-        "active", "prospect", "inactive"}
+        "active",
+        "prospect",
+        "inactive",
+    }
     assert network.life_stages.count() == 4
     assert Area.objects.filter(network=network, kind="tract").exists()
 

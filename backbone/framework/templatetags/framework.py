@@ -21,9 +21,11 @@ def framework_nav(context):
                 links.append({"label": link.label, "url": reverse(link.url_name, args=[slug])})
             except NoReverseMatch:
                 continue
-        nav.append({
-            "element": element,
-            "links": links,
-            "url": reverse("framework:element", args=[slug, element.slug]),
-        })
+        nav.append(
+            {
+                "element": element,
+                "links": links,
+                "url": reverse("framework:element", args=[slug, element.slug]),
+            }
+        )
     return nav

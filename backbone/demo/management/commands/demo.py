@@ -16,8 +16,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--size", choices=["small", "medium", "state"], default="small")
         parser.add_argument("--port", default=os.environ.get("PORT", "8000"))
-        parser.add_argument("--no-serve", action="store_true",
-                            help="Prepare the demo and print the logins, but do not serve.")
+        parser.add_argument(
+            "--no-serve",
+            action="store_true",
+            help="Prepare the demo and print the logins, but do not serve.",
+        )
 
     def handle(self, *args, size: str, port: str, no_serve: bool, **options):
         call_command("migrate", interactive=False, verbosity=0)
@@ -29,11 +32,15 @@ class Command(BaseCommand):
             self.serve(port)
 
     def print_logins(self, port: str) -> None:
-        from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value, \
-            yield_hotp_counters_from_time
+        from allauth.mfa.totp.internal.auth import (
+            format_hotp_value,
+            hotp_value,
+            yield_hotp_counters_from_time,
+        )
 
-        code = format_hotp_value(hotp_value(seed.DEMO_TOTP_SECRET,
-                                            next(yield_hotp_counters_from_time())))
+        code = format_hotp_value(
+            hotp_value(seed.DEMO_TOTP_SECRET, next(yield_hotp_counters_from_time()))
+        )
         write = self.stdout.write
         write("")
         write(self.style.SUCCESS(f"Backbone demo: http://127.0.0.1:{port}/"))
@@ -51,9 +58,19 @@ class Command(BaseCommand):
             [sys.executable, "-m", "backbone", "db_worker", "--queue-name", "default"]
         )
         try:
-            subprocess.run(
-                [sys.executable, "-m", "gunicorn", "backbone.config.wsgi",
-                 "--bind", f"127.0.0.1:{port}", "--workers", "3", "--access-logfile", "-"],
+            subprocess.run(  # noqa: S603 (fixed arguments, no user input)
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "backbone.config.wsgi",
+                    "--bind",
+                    f"127.0.0.1:{port}",
+                    "--workers",
+                    "3",
+                    "--access-logfile",
+                    "-",
+                ],
                 check=False,
             )
         except KeyboardInterrupt:
