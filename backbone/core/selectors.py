@@ -2,32 +2,23 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-
-from django.db.models import Count, Prefetch
+from django.db.models import Count, Q
 
 from backbone.core.access import Access
-from backbone.core.models import AuditEvent, Membership, Organization, Sector
+from backbone.core.models import AuditEvent, Membership, Sector
 
 
 def partners_by_sector(access: Access) -> list[dict]:
-    """Active partner organizations grouped by sector (an organization may be in several)."""
-    memberships = access.scope(Membership).filter(status=Membership.Status.ACTIVE)
-    organizations = (
-        access.scope(Organization)
-        .filter(pk__in=memberships.values("organization_id"))
-        .prefetch_related(Prefetch("sectors", queryset=Sector.objects.only("pk")))
-        .only("pk", "name", "slug")
-    )
-    groups: dict[int, list] = defaultdict(list)
-    for organization in organizations:
-        for sector in organization.sectors.all():
-            groups[sector.pk].append(organization)
-    return [
-        {"sector": sector, "organizations": groups[sector.pk], "count": len(groups[sector.pk])}
-        for sector in Sector.objects.all()
-        if groups[sector.pk]
-    ]
+    """How many active partners each sector has (an organization may be in several)."""
+    active = access.scope(Membership).filter(status=Membership.Status.ACTIVE)
+    sectors = Sector.objects.annotate(
+        count=Count(
+            "organizations",
+            filter=Q(organizations__in=active.values("organization_id")),
+            distinct=True,
+        )
+    ).filter(count__gt=0)
+    return [{"sector": sector, "count": sector.count} for sector in sectors]
 
 
 def membership_counts(access: Access) -> dict[str, int]:
