@@ -49,7 +49,7 @@ SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 SITE_NAME = env_str("SITE_NAME", "Backbone")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "backbone.core.admin_site.BackboneAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

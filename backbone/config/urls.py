@@ -3,9 +3,6 @@ from django.urls import include, path
 
 from backbone.api import api
 
-admin.site.site_header = "Backbone administration"
-admin.site.site_title = "Backbone"
-
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from backbone.core import audit
+from backbone.core.admin_site import ScopedAdminMixin, admin_networks
 from backbone.core.models import (
     AccessToken,
     Area,
@@ -25,8 +26,8 @@ def _network_of(obj):
     return getattr(obj, "network", None)
 
 
-class AuditedAdmin(admin.ModelAdmin):
-    """Records the before/after of each admin save and delete in the audit log."""
+class AuditedAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    """Scoped to the user's networks; records the before/after of each save and delete."""
 
     def save_model(self, request, obj, form, change):
         before = audit.snapshot(type(obj).objects.get(pk=obj.pk)) if change else None
@@ -88,8 +89,25 @@ class AreaAdmin(AuditedAdmin):
 
 
 class IdentifierInline(admin.TabularInline):
+    """Shown inside an organization the user may already change (scoped above)."""
+
     model = OrganizationIdentifier
     extra = 0
+
+    def _may(self, request) -> bool:
+        return request.user.is_superuser or bool(admin_networks(request.user))
+
+    def has_view_permission(self, request, obj=None):
+        return self._may(request)
+
+    def has_add_permission(self, request, obj=None):
+        return self._may(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self._may(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._may(request)
 
 
 @admin.register(Organization)
@@ -100,6 +118,15 @@ class OrganizationAdmin(AuditedAdmin):
     filter_horizontal = ["sectors"]
     raw_id_fields = ["areas_served"]
     inlines = [IdentifierInline]
+
+    def has_delete_permission(self, request, obj=None):
+        # An organization shared with a network this person does not administer would
+        # vanish from that network too.
+        if obj is not None and not request.user.is_superuser:
+            mine = [n.pk for n in admin_networks(request.user)]
+            if obj.memberships.exclude(network__in=mine).exists():
+                return False
+        return super().has_delete_permission(request, obj)
 
 
 @admin.register(Membership)
@@ -126,7 +153,7 @@ class InvitationAdmin(AuditedAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "actor_email", "action", "object_type", "object_repr", "via"]
     list_filter = ["action", "object_type", "network", "via"]
     search_fields = ["actor_email", "object_repr", "object_id"]
@@ -141,14 +168,33 @@ class AuditEventAdmin(admin.ModelAdmin):
         return False
 
 
+class SuperuserOnlyMixin:
+    """Accounts and tokens span networks: site operators only."""
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+
 @admin.register(AccessToken)
-class AccessTokenAdmin(admin.ModelAdmin):
+class AccessTokenAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
     list_display = ["name", "user", "hint", "created_at", "last_used_at", "revoked_at"]
     readonly_fields = ["token_hash", "hint"]
 
 
 @admin.register(User)
-class UserAdmin(AuditedAdmin, BaseUserAdmin):
+class UserAdmin(SuperuserOnlyMixin, AuditedAdmin, BaseUserAdmin):
     ordering = ["email"]
     list_display = ["email", "full_name", "is_staff", "is_active", "last_login"]
     search_fields = ["email", "full_name"]

@@ -285,11 +285,53 @@ def test_members_without_the_right_get_403_and_outsiders_404(world, leaky):
         assert role_clients["anonymous"].get(path).status_code == 302, path
 
 
-def test_admin_site_is_for_staff_only(world):
-    for role, client in clients(world).items():
-        response = client.get("/admin/core/organization/")
-        assert response.status_code == 302, role
-        assert "/admin/login/" in response["Location"]
+def test_admin_site_shows_network_admins_their_own_networks_only(world, leaky):
+    """Every registered admin, as the world's network admin: the changelist and the
+    pages of the other network's objects never show the other network's data."""
+    from django.contrib import admin as django_admin
+
+    role_clients = clients(world)
+    for role in ("anonymous", "org_admin", "org_member", "funder", "viewer"):
+        response = role_clients[role].get("/admin/")
+        assert response.status_code == 302 and "/admin/login/" in response["Location"], role
+    client = role_clients["network_admin"]
+    before = other_network_fingerprint(world)
+    failures = []
+    for model in django_admin.site._registry:
+        prefix = f"admin:{model._meta.app_label}_{model._meta.model_name}"
+        pages = [reverse(f"{prefix}_changelist"), reverse(f"{prefix}_add")]
+        foreign = [pk for pk in leaky["pk"] if model._default_manager.filter(pk=pk).exists()]
+        for pk in foreign:
+            for view in ("change", "delete", "history"):
+                pages.append(reverse(f"{prefix}_{view}", args=[pk]))
+        for page in pages:
+            for method in ("get", "post"):
+                text = body_of(getattr(client, method)(page))
+                if SENTINEL in text:
+                    failures.append(f"{method.upper()} {page}: other network's data")
+    assert not failures, "\n".join(failures[:40])
+    assert other_network_fingerprint(world) == before, "an admin request changed the other network"
+
+
+def test_network_admin_edits_own_network_in_the_admin_with_audit(world):
+    client = clients(world)["network_admin"]
+    url = reverse("admin:core_lifestage_add")
+    response = client.post(
+        url, {"network": world.network.pk, "name": "Workforce", "position": 3, "description": ""}
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    event = AuditEvent.objects.get(object_type="core.lifestage")
+    assert (event.via, event.network, event.actor) == (
+        "admin",
+        world.network,
+        world.users["network_admin"],
+    )
+    # the other network is not a choice
+    refused = client.post(
+        url, {"network": world.other_network.pk, "name": "Sneaky", "position": 1, "description": ""}
+    )
+    assert refused.status_code == 200 and "network" in refused.context["adminform"].form.errors
+    assert client.get(reverse("admin:core_user_changelist")).status_code == 403
 
 
 # API operations, from the OpenAPI document ------------------------------------------------
