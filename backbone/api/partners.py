@@ -175,6 +175,9 @@ RESOURCES = [
         filters=MembershipFilters,
         update_in=patch_schema(MembershipChange, "MembershipPatch"),
         update=membership_update,
+        delete=lambda access, row: services.membership_remove(
+            access=access, membership=row, via="api"
+        ),
         rows=with_organization,
     ),
     Resource(
