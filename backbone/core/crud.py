@@ -40,6 +40,8 @@ class Crud:
     detail_url: Callable[[str, models.Model], str] | None = None
     namespace: str = ""
     per_page: int = 50
+    # More buttons beside "Add" for those who may add: (label, URL name taking the slug).
+    add_actions: list[tuple[str, str]] = field(default_factory=list)
 
     def url(self, action: str, access, obj=None) -> str:
         kwargs = {"network_slug": access.network.slug}
@@ -73,6 +75,7 @@ class Crud:
         ]
 
     def list_view(self, request, access):
+        access.require_allowed(self.model)
         queryset = access.scope(self.model)
         query = request.GET.get("q", "").strip()
         if query and self.search_fields:
@@ -102,6 +105,10 @@ class Crud:
                 "can_change": access.allows(self.model, "change"),
                 "can_delete": access.allows(self.model, "delete"),
                 "create_url": self.url("create", access),
+                "add_actions": [
+                    (label, reverse(name, args=[access.network.slug]))
+                    for label, name in self.add_actions
+                ],
                 "edit_name": f"{self.namespace}:{self.entity}-edit",
                 "delete_name": f"{self.namespace}:{self.entity}-delete",
             },

@@ -35,6 +35,7 @@ areas = Crud(
         Column("Population", lambda o: o.population or ""),
     ],
     search_fields=["code", "name"],
+    add_actions=[("Import areas from CSV", "core:area-import")],
 )
 
 urlpatterns = [

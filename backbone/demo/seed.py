@@ -647,11 +647,12 @@ def _seed_working_groups(network, rng, stages, organizations, people) -> None:
         if created:
             members = rng.sample(active, min(len(active), rng.randint(4, 9)))
             group.organizations.set(members)
-            member_people = [
-                p
-                for p in people[5:]
-                if p.network_roles.filter(network=network, organization__in=members).exists()
-            ][:8]
+            in_members = set(
+                NetworkRole.objects.filter(network=network, organization__in=members).values_list(
+                    "user_id", flat=True
+                )
+            )
+            member_people = [p for p in people[5:] if p.pk in in_members][:8]
             group.people.set(member_people)
             group.chair = member_people[0] if member_people else None
             group.save(update_fields=["chair"])

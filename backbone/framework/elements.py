@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 class Link:
     label: str
     url_name: str
+    needs: str = ""  # "app_label.Model" whose view right the page requires
 
 
 @dataclass(frozen=True)
@@ -44,8 +45,12 @@ ELEMENTS = [
         "Partner organizations by sector, prospective partners and their readiness.",
         links=(
             Link("Partners", "partners:partner-list"),
-            Link("Stakeholder matrix", "partners:stakeholder-matrix"),
-            Link("Readiness", "partners:readiness-list"),
+            Link(
+                "Stakeholder matrix",
+                "partners:stakeholder-matrix",
+                needs="partners.ProspectAssessment",
+            ),
+            Link("Readiness", "partners:readiness-list", needs="partners.ReadinessAssessment"),
         ),
     ),
     Element(
@@ -86,8 +91,8 @@ ELEMENTS = [
         "Shared, representative decision-making and working groups.",
         links=(
             Link("Working groups", "governance:working-group-list"),
-            Link("People and roles", "core:people"),
-            Link("Audit log", "core:audit-log"),
+            Link("People and roles", "core:people", needs="core.NetworkRole"),
+            Link("Audit log", "core:audit-log", needs="core.AuditEvent"),
         ),
         planned=("Decisions and votes with representation by sector",),
     ),

@@ -38,7 +38,10 @@ def partner_list(request, access):
             if access.is_admin
             else [c for c in Membership.Status.choices if c[0] != "prospect"],
             "roles": Membership.Role.choices,
-            "areas": access.scope(Area).exclude(kind__in=["tract", "zip"]),
+            "areas": access.scope(Area)
+            .exclude(kind__in=["tract", "zip"])
+            .order_by("kind", "name")
+            .values_list("code", "name"),
             "can_add": access.allows(Organization, "add"),
         },
     )

@@ -65,9 +65,13 @@ def _sign_in_and_walk(page, local: str, allowed: list[str], forbidden: list[str]
             "You don't have permission to do that"
         )
 
-    # The generic list answers 200 but scopes the rows away: no assessment is shown.
-    visit(page, f"{NETWORK}/prospects/assessments/", axe=False)
+    # The backbone's list of prospect assessments is refused too, not just emptied.
+    visit(page, f"{NETWORK}/prospects/assessments/", status=403, axe=False)
     assert page.locator("main table").count() == 0
+    # and the side navigation offers none of the pages this role cannot open
+    nav = page.get_by_role("navigation", name="Framework")
+    assert nav.get_by_role("link", name="Stakeholder matrix").count() == 0
+    assert nav.get_by_role("link", name="Audit log").count() == 0
 
 
 def test_org_member_walks_the_pages_of_their_role(page, demo):

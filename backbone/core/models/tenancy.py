@@ -160,6 +160,7 @@ class Organization(models.Model):
 
     class Meta:
         ordering = ["name"]
+        indexes = [models.Index(fields=["name"], name="organization_name_idx")]
 
     def __str__(self) -> str:
         return self.name

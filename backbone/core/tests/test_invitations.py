@@ -116,6 +116,9 @@ def test_inviting_an_existing_member_is_a_clear_error(world, client_for, invite)
     assert "already has a role" in response.content.decode()
 
 
+# The worker closes its database connection when done, as a real one does: on PostgreSQL
+# that needs a real transaction, and serialized_rollback restores the sectors afterwards.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_invitation_email_goes_through_the_database_queue(world, client_for, invite, settings):
     """With the real backend the email waits in the queue until a worker runs it."""
     settings.TASKS = {

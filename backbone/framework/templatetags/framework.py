@@ -1,4 +1,5 @@
 from django import template
+from django.apps import apps
 from django.urls import NoReverseMatch, reverse
 
 from backbone.framework.elements import ELEMENTS
@@ -17,6 +18,8 @@ def framework_nav(context):
     for element in ELEMENTS:
         links = []
         for link in element.links:
+            if link.needs and not access.allows(apps.get_model(link.needs)):
+                continue
             try:
                 links.append({"label": link.label, "url": reverse(link.url_name, args=[slug])})
             except NoReverseMatch:
