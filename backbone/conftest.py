@@ -70,3 +70,19 @@ def _tasks_run_immediately(settings):
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fixed_vocabularies(request):
+    """Transactional tests (browser, task queue) flush the database, and with it the
+    sectors a data migration loaded; put them back for every test that uses the database."""
+    uses_db = request.node.get_closest_marker("django_db") or any(
+        name in request.fixturenames for name in ("db", "transactional_db", "live_server")
+    )
+    if uses_db:
+        from backbone.core.models import Sector
+
+        request.getfixturevalue(
+            "transactional_db" if "transactional_db" in request.fixturenames else "db"
+        )
+        Sector.ensure_defaults()

@@ -311,6 +311,7 @@ def seed(
 ) -> Network:
     spec = SIZES[size]
     rng, fake = _rng(slug)
+    Sector.ensure_defaults()
     network, _ = Network.objects.get_or_create(
         slug=slug,
         defaults={

@@ -114,6 +114,15 @@ class Sector(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @classmethod
+    def ensure_defaults(cls) -> None:
+        """Create the fixed sectors if missing (migrations load them; a flushed test
+        database or a restored backup may not have them)."""
+        if cls.objects.count() >= len(SECTORS):
+            return
+        for position, (code, name) in enumerate(SECTORS):
+            cls.objects.update_or_create(code=code, defaults={"name": name, "position": position})
+
 
 SECTORS = [  # kept in step with migrations/0002_sectors.py
     ("nonprofit", "Nonprofit service provider"),

@@ -12,6 +12,12 @@ from backbone.testing import factories as f
 pytestmark = pytest.mark.django_db
 
 
+def nonprofit() -> int:
+    from backbone.core.models import Sector
+
+    return Sector.objects.get(code="nonprofit").pk
+
+
 def url(name, *args):
     return reverse(name, args=args)
 
@@ -86,13 +92,13 @@ def test_org_admin_edits_own_organization_only(world, client_for):
     slug = world.network.slug
     own = url("partners:organization-edit", slug, world.organization.slug)
     response = client.post(
-        own, {"name": "Renamed Partner", "sectors": [1], "populations_served": ""}
+        own, {"name": "Renamed Partner", "sectors": [nonprofit()], "populations_served": ""}
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     world.organization.refresh_from_db()
     assert world.organization.name == "Renamed Partner"
     other = url("partners:organization-edit", slug, world.second_organization.slug)
-    assert client.post(other, {"name": "Hijacked", "sectors": [1]}).status_code == 403
+    assert client.post(other, {"name": "Hijacked", "sectors": [nonprofit()]}).status_code == 403
     world.second_organization.refresh_from_db()
     assert world.second_organization.name != "Hijacked"
 
