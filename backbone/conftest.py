@@ -73,6 +73,17 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def _private_cache(settings):
+    """Each test its own cache, so throttling counters never leak between tests."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": str(id(settings)),
+        }
+    }
+
+
+@pytest.fixture(autouse=True)
 def _fixed_vocabularies(request):
     """Transactional tests (browser, task queue) flush the database, and with it the
     sectors a data migration loaded; put them back for every test that uses the database."""

@@ -125,3 +125,25 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_default_cache_is_shared_between_server_processes(tmp_path, settings):
+    """Throttling counts failed logins in the cache; two processes must share it."""
+    import os
+
+    settings_env = {"DATA_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path}/t.db"}
+    script = (
+        "from django.core.cache import cache; import sys;"
+        "cache.set('probe', sys.argv[1]) if sys.argv[1] != '-' else print(cache.get('probe'))"
+    )
+    run = [
+        sys.executable,
+        "-c",
+        "import os, django; os.environ['DJANGO_SETTINGS_MODULE']='backbone.config.settings';"
+        f"django.setup(); exec({script!r})",
+    ]
+    env = {**os.environ, **settings_env}
+    env.pop("REDIS_URL", None)
+    subprocess.run([*run, "written-by-one"], env=env, check=True, timeout=60)
+    other = subprocess.run([*run, "-"], env=env, capture_output=True, text=True, timeout=60)
+    assert other.stdout.strip() == "written-by-one"

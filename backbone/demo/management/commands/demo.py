@@ -54,11 +54,20 @@ class Command(BaseCommand):
         write("")
 
     def serve(self, port: str) -> None:
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "backbone", "db_worker", "--queue-name", "default"]
-        )
-        try:
-            subprocess.run(  # noqa: S603 (fixed arguments, no user input)
+        """Run the web server and a task worker until Ctrl-C or SIGTERM, then stop both."""
+        processes = [
+            subprocess.Popen(  # noqa: S603 (fixed arguments, no user input)
+                [
+                    sys.executable,
+                    "-m",
+                    "backbone",
+                    "db_worker",
+                    "--queue-name",
+                    "default",
+                    "--no-reload",
+                ]
+            ),
+            subprocess.Popen(  # noqa: S603
                 [
                     sys.executable,
                     "-m",
@@ -68,13 +77,27 @@ class Command(BaseCommand):
                     f"127.0.0.1:{port}",
                     "--workers",
                     "3",
+                    "--no-control-socket",
                     "--access-logfile",
                     "-",
-                ],
-                check=False,
-            )
+                ]
+            ),
+        ]
+
+        def stop(signum, frame):
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            processes[1].wait()
         except KeyboardInterrupt:
             pass
         finally:
-            worker.send_signal(signal.SIGTERM)
-            worker.wait(timeout=10)
+            for process in processes:
+                if process.poll() is None:
+                    process.send_signal(signal.SIGTERM)
+            for process in processes:
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
