@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "backbone.core",
     "backbone.partners",
     "backbone.governance",
+    "backbone.measurement",
+    "backbone.directory",
     "backbone.framework",
     "backbone.demo",
 ]

@@ -1,0 +1,1 @@
+"""Access policies for the directory app (see backbone.core.access)."""

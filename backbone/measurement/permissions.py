@@ -1,0 +1,1 @@
+"""Access policies for the measurement app (see backbone.core.access)."""
