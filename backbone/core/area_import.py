@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 
 from backbone.core import services, tabular
 from backbone.core.access import Access
@@ -38,36 +38,20 @@ class AreaRow(RowPlan):
     depth: int = 0
 
 
-class _Failed(Exception):
-    def __init__(self, errors: list[RowError]):
-        self.errors = errors
-
-
 def areas_import(
     *, access: Access, data: bytes, filename: str, commit: bool = False, via: str = "import"
 ) -> ImportResult:
     """Check every row of an area list; with COMMIT, write all of it or nothing."""
     access.require_add(Area)
-    try:
-        table = tabular.read_table(data, filename)
-    except tabular.TableError as exc:
-        return ImportResult(errors=[RowError(row=0, column="", value="", message=str(exc))])
-    errors = tabular.check_columns(table, allowed=COLUMNS, required=REQUIRED_COLUMNS)
-    if errors:
-        return ImportResult(errors=errors)
-    if not commit:
-        plans, errors = _plan(access, table)
-        return ImportResult(plans=plans, errors=errors)
-    try:
-        with transaction.atomic():
-            # Planned again inside the transaction: the data may have moved since the preview.
-            plans, errors = _plan(access, table)
-            if errors:
-                raise _Failed(errors)
-            _apply(access, plans, via)
-    except _Failed as exc:
-        return ImportResult(plans=plans, errors=exc.errors)
-    return ImportResult(plans=plans, committed=True)
+    return tabular.run_import(
+        data=data,
+        filename=filename,
+        columns=COLUMNS,
+        required=REQUIRED_COLUMNS,
+        plan=lambda table: _plan(access, table),
+        apply=lambda plans: _apply(access, plans, via),
+        commit=commit,
+    )
 
 
 def _plan(access: Access, table: tabular.Table) -> tuple[list[AreaRow], list[RowError]]:
@@ -246,11 +230,11 @@ def _apply(access: Access, plans: list[AreaRow], via: str) -> None:
                     access=access, instance=plan.area, fields=fields, via=via
                 )
         except ValidationError as exc:
-            raise _Failed(
+            raise tabular.ImportFailed(
                 tabular.validation_errors(plan.row, exc, {}, {"parent": "parent_code"})
             ) from exc
         except IntegrityError as exc:
-            raise _Failed(
+            raise tabular.ImportFailed(
                 [
                     RowError(
                         row=plan.row,

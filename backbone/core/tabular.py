@@ -14,6 +14,8 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from django.db import transaction
+
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 5000
 EXTENSIONS = (".csv", ".xlsx")
@@ -247,3 +249,44 @@ def validation_errors(
             for message in messages
         )
     return errors
+
+
+class ImportFailed(Exception):
+    """Raised while applying an import to roll the whole transaction back."""
+
+    def __init__(self, errors: list[RowError]):
+        self.errors = errors
+
+
+def run_import(
+    *,
+    data: bytes,
+    filename: str,
+    columns: list[str],
+    required: list[str],
+    plan,
+    apply,
+    commit: bool,
+) -> ImportResult:
+    """Read a CSV/XLSX table and plan every row (`plan(table) -> (plans, errors)`); with
+    COMMIT, `apply(plans)` inside one transaction: all of it is written or none of it."""
+    try:
+        table = read_table(data, filename)
+    except TableError as exc:
+        return ImportResult(errors=[RowError(row=0, column="", value="", message=str(exc))])
+    errors = check_columns(table, allowed=columns, required=required)
+    if errors:
+        return ImportResult(errors=errors)
+    if not commit:
+        plans, errors = plan(table)
+        return ImportResult(plans=plans, errors=errors)
+    try:
+        with transaction.atomic():
+            # Planned again inside the transaction: the data may have moved since the preview.
+            plans, errors = plan(table)
+            if errors:
+                raise ImportFailed(errors)
+            apply(plans)
+    except ImportFailed as exc:
+        return ImportResult(plans=plans, errors=exc.errors)
+    return ImportResult(plans=plans, committed=True)

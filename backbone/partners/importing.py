@@ -13,7 +13,7 @@ import io
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 
 from backbone.core import services as core_services
 from backbone.core import tabular
@@ -96,37 +96,25 @@ class PartnerRow(RowPlan):
     ein: str = ""  # an EIN identifier to add
 
 
-class _Failed(Exception):
-    def __init__(self, errors: list[RowError]):
-        self.errors = errors
-
-
 def partners_import(
     *, access: Access, data: bytes, filename: str, commit: bool = False, via: str = "import"
 ) -> ImportResult:
     """Check every row of a partner list; with COMMIT, write all of it or nothing."""
     access.require_add(Organization)
-    try:
-        table = tabular.read_table(data, filename)
-    except tabular.TableError as exc:
-        return ImportResult(errors=[RowError(row=0, column="", value="", message=str(exc))])
-    errors = tabular.check_columns(table, allowed=COLUMNS, required=REQUIRED_COLUMNS)
-    if errors:
-        return ImportResult(errors=errors)
-    if not commit:
-        plans, errors = _Planner(access).plan(table)
-        return ImportResult(plans=plans, errors=errors)
-    try:
-        with transaction.atomic():
-            # Planned again inside the transaction: the data may have moved since the preview.
-            plans, errors = _Planner(access).plan(table)
-            if errors:
-                raise _Failed(errors)
-            for plan in plans:
-                _apply(access, plan, via)
-    except _Failed as exc:
-        return ImportResult(plans=plans, errors=exc.errors)
-    return ImportResult(plans=plans, committed=True)
+
+    def apply(plans: list[PartnerRow]) -> None:
+        for plan in plans:
+            _apply(access, plan, via)
+
+    return tabular.run_import(
+        data=data,
+        filename=filename,
+        columns=COLUMNS,
+        required=REQUIRED_COLUMNS,
+        plan=lambda table: _Planner(access).plan(table),
+        apply=apply,
+        commit=commit,
+    )
 
 
 def _apply(access: Access, plan: PartnerRow, via: str) -> None:
@@ -175,9 +163,9 @@ def _apply(access: Access, plan: PartnerRow, via: str) -> None:
                 },
             )
     except ValidationError as exc:
-        raise _Failed(tabular.validation_errors(plan.row, exc, {})) from exc
+        raise tabular.ImportFailed(tabular.validation_errors(plan.row, exc, {})) from exc
     except IntegrityError as exc:
-        raise _Failed(
+        raise tabular.ImportFailed(
             [
                 RowError(
                     row=plan.row,

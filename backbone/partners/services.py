@@ -98,18 +98,7 @@ def membership_remove(*, access: Access, membership: Membership, via: str = "web
         access.require("delete", organization)  # checked while it is still in the network
     services.object_delete(access=access, instance=membership, via=via)
     if orphan:
-        before, pk = audit.snapshot(organization), organization.pk
-        organization.delete()
-        audit.record(
-            actor=access.actor,
-            action=AuditEvent.Action.DELETE,
-            obj=organization,
-            network=access.network,
-            before=before,
-            after=None,
-            via=via,
-            object_id=pk,
-        )
+        services.object_delete(access=access, instance=organization, via=via, check=False)
 
 
 @transaction.atomic
