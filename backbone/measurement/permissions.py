@@ -1,1 +1,109 @@
-"""Access policies for the measurement app (see backbone.core.access)."""
+"""Access policies for the measurement app (see backbone.core.access).
+
+The results framework is the network's public promise: every member, and the public of
+a public network, may read it; network admins write it. Partner-level measures and their
+targets are for members only; a partner's org admins write their own.
+"""
+
+from backbone.core.access import (
+    ADMINS,
+    EVERYONE,
+    MEMBERS,
+    NETWORK_ADMIN,
+    ORG_ADMIN,
+    Policy,
+    register,
+    roles,
+)
+from backbone.measurement.models import (
+    Category,
+    Dimension,
+    Framework,
+    Indicator,
+    IndicatorTarget,
+    MeasureTarget,
+    PerformanceMeasure,
+    Result,
+    Strategy,
+)
+
+FRAMEWORK_RULES = {"view": EVERYONE, "add": ADMINS, "change": ADMINS, "delete": ADMINS}
+PARTNER_WRITERS = roles(NETWORK_ADMIN, ORG_ADMIN)
+PARTNER_RULES = {
+    "view": MEMBERS,
+    "add": PARTNER_WRITERS,
+    "change": PARTNER_WRITERS,
+    "delete": PARTNER_WRITERS,
+}
+
+
+@register
+class FrameworkPolicy(Policy):
+    model = Framework
+    rules = FRAMEWORK_RULES
+
+
+@register
+class DimensionPolicy(Policy):
+    model = Dimension
+    rules = FRAMEWORK_RULES
+
+
+@register
+class CategoryPolicy(Policy):
+    model = Category
+    rules = FRAMEWORK_RULES
+
+
+@register
+class ResultPolicy(Policy):
+    model = Result
+    rules = FRAMEWORK_RULES
+
+
+@register
+class IndicatorPolicy(Policy):
+    model = Indicator
+    rules = FRAMEWORK_RULES
+
+
+@register
+class IndicatorTargetPolicy(Policy):
+    model = IndicatorTarget
+    rules = FRAMEWORK_RULES
+
+
+@register
+class StrategyPolicy(Policy):
+    model = Strategy
+    rules = FRAMEWORK_RULES
+
+
+class PartnerOwnedPolicy(Policy):
+    """Members read; network admins write all; an org admin writes its organization's rows."""
+
+    rules = PARTNER_RULES
+
+    def rows(self, access, action, queryset):
+        if action == "view" or access.role == NETWORK_ADMIN:
+            return queryset
+        return queryset.filter(organization_id=access.organization_id)
+
+    def can_add(self, access, **values):
+        if access.role == NETWORK_ADMIN:
+            return True
+        return (
+            self.allows(access, "add")
+            and access.organization_id is not None
+            and values.get("organization_id") == access.organization_id
+        )
+
+
+@register
+class PerformanceMeasurePolicy(PartnerOwnedPolicy):
+    model = PerformanceMeasure
+
+
+@register
+class MeasureTargetPolicy(PartnerOwnedPolicy):
+    model = MeasureTarget
