@@ -1,0 +1,1 @@
+"""Open Referral HSDS 3.0: reading, checking, repairing, importing and exporting."""
