@@ -60,7 +60,8 @@ ELEMENTS = [
         "A service directory on Open Referral HSDS 3.0, gaps and redundancy in services, "
         "and referral pathways from one resource to the next.",
         planned=(
-            "Service directory (HSDS 3.0 import, export and API)",
+            "Service directory pages, search and the HSDS API (HSDS 3.0 import and export work "
+            "today from the command line: backbone hsds import|export)",
             "Ecosystem map of gaps and redundancy",
             "Designed referral pathways",
         ),
@@ -72,7 +73,8 @@ ELEMENTS = [
         "Shared indicators, partner data submissions, progress against shared goals, "
         "disaggregation by race, gender, income and geography, and a public report card.",
         planned=(
-            "Results, indicators and performance measures",
+            "Pages for results, indicators and performance measures (the framework file "
+            "works today from the command line: backbone framework import|export)",
             "Partner data submission with validation and approval",
             "Equity analytics, scorecards and a public report card",
         ),
