@@ -63,11 +63,14 @@ DEMO_LOGINS = [
     ("viewer", "viewer", "Viewer"),
 ]
 
+# The same stages as the cradle-to-career starter framework, which the seed loads.
 LIFE_STAGES = [
-    ("Early childhood", "Birth to kindergarten entry: healthy development and school readiness."),
-    ("K-12", "Kindergarten through high school graduation."),
-    ("Postsecondary", "College, apprenticeship and credential completion."),
-    ("Workforce", "A first job with a living wage and a path to advance."),
+    ("Early childhood", "Birth to kindergarten entry."),
+    ("Elementary school", "Kindergarten through 5th grade."),
+    ("Middle school", "Grades 6 to 8."),
+    ("High school", "Grades 9 to 12."),
+    ("Postsecondary", "College, university and career training after high school."),
+    ("Career", "Young adults entering the workforce."),
 ]
 
 WORKING_GROUPS = [
@@ -346,6 +349,7 @@ def seed(
     organizations = _seed_organizations(network, spec, rng, fake, cities, counties, areas)
     people = _seed_people(network, spec, rng, fake, organizations)
     _seed_working_groups(network, rng, stages, organizations, people)
+    _seed_framework(network, people[0])
     _seed_assessments(network, rng, fake, organizations, people)
     log(
         f"Seeded {network.name}: {len(organizations)} organizations, {len(areas)} areas, "
@@ -703,3 +707,14 @@ def _seed_assessments(network, rng, fake, organizations, people) -> None:
             )
     ProspectAssessment.objects.bulk_create(prospects, batch_size=2000)
     ReadinessAssessment.objects.bulk_create(readiness_rows, batch_size=2000)
+
+
+def _seed_framework(network, admin) -> None:
+    """The cradle-to-career starter framework, imported as a network admin would."""
+    from backbone.core.access import NETWORK_ADMIN, Access
+    from backbone.measurement.framework_file import framework_import, template_path
+
+    access = Access(user=admin, network=network, role=NETWORK_ADMIN)
+    report = framework_import(access=access, text=template_path("cradle-to-career").read_text())
+    if report.errors:
+        raise RuntimeError(f"The starter framework did not import: {report.errors[:3]}")

@@ -50,53 +50,13 @@ def _close_connections() -> None:
     connections.close_all()
 
 
-def _backbone_rows() -> str:
-    from django.apps import apps
-    from django.core import serializers
-
-    models = [
-        model
-        for config in apps.get_app_configs()
-        if config.name.startswith("backbone.")
-        for model in config.get_models()
-    ]
-    return serializers.serialize(
-        "json", (row for model in models for row in model._base_manager.order_by("pk"))
-    )
-
-
-def _restore_rows(rows: str) -> None:
-    from django.core import serializers
-    from django.db import transaction
-
-    with transaction.atomic():
-        for row in serializers.deserialize("json", rows):
-            row.save()
-
-
-@pytest.fixture(scope="module")
-def reference_rows(django_db_setup, django_db_blocker):
-    """Backbone's rows as migrations left them (the sectors of core 0002).
-
-    The live server needs committed data, so these tests are transactional, and Django
-    empties every table after each of them. The rows are put back before each test and
-    after the module: under `--dist loadfile` xdist does not keep transactional tests
-    last, and the next module on this worker expects the sectors. (`serialized_rollback`
-    cannot help: once Playwright's event loop runs, Django hands out other connection
-    objects, which lack its snapshot.)
-    """
-    with django_db_blocker.unblock():
-        rows = _backbone_rows()
-    yield rows
-    with django_db_blocker.unblock():
-        _restore_rows(rows)
-    _close_connections()
-
-
 @pytest.fixture
-def demo(live_server, reference_rows):
+def demo(live_server):
     """The "river-city" demo network, seeded into the live server's database.
 
+    These tests are transactional (the live server needs committed data), so Django
+    empties every table after each; the sectors a migration loaded are put back by the
+    suite's `_fixed_vocabularies` fixture and by the seed itself.
     The cache is cleared as well: allauth remembers used TOTP codes there, and the admin
     signs in again in the next test within the same 30 seconds.
     """
@@ -104,7 +64,6 @@ def demo(live_server, reference_rows):
 
     from backbone.demo import seed
 
-    _restore_rows(reference_rows)
     cache.clear()
     return seed.seed("small", log=lambda *args: None)
 

@@ -12,6 +12,7 @@ from backbone.core.models import (
 )
 from backbone.demo import seed
 from backbone.governance.models import WorkingGroup
+from backbone.measurement.models import Indicator
 
 pytestmark = pytest.mark.django_db
 
@@ -39,12 +40,14 @@ def test_small_seed_is_realistic_and_idempotent():
         "prospect",
         "inactive",
     }
-    assert network.life_stages.count() == 4
+    assert network.life_stages.count() == 6
     assert Area.objects.filter(network=network, kind="tract").exists()
+    assert Indicator.objects.filter(network=network).count() >= 10
+    events = AuditEvent.objects.count()
 
     seed.seed("small", log=lambda *a: None)
     assert counts() == first
-    assert not AuditEvent.objects.exists()
+    assert AuditEvent.objects.count() == events
 
 
 def test_demo_logins_work():
