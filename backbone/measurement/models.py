@@ -354,3 +354,114 @@ class Strategy(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class DataValue(models.Model):
+    """The current value of one indicator for one period, organization, area and
+    disaggregation. Its history lives in DataValueVersion; approved values are locked."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SUBMITTED = "submitted", "Submitted"
+        APPROVED = "approved", "Approved"
+        RETURNED = "returned", "Returned with comments"
+
+    network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="data_values")
+    indicator = models.ForeignKey(Indicator, on_delete=models.PROTECT, related_name="values")
+    period = models.CharField(max_length=12, validators=[validate_period_code])
+    period_start = models.DateField()
+    period_end = models.DateField()
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.PROTECT, related_name="data_values"
+    )
+    area = models.ForeignKey(
+        Area, null=True, blank=True, on_delete=models.PROTECT, related_name="data_values"
+    )
+    disaggregation = models.CharField(
+        max_length=400,
+        blank=True,
+        help_text='Sorted "dimension=category;..." codes; empty for the total.',
+    )
+    categories = models.JSONField(
+        default=dict, blank=True, help_text="The same as a {dimension: category} mapping."
+    )
+    value = models.DecimalField(max_digits=18, decimal_places=4)
+    numerator = models.DecimalField(max_digits=18, decimal_places=4, null=True, blank=True)
+    denominator = models.DecimalField(max_digits=18, decimal_places=4, null=True, blank=True)
+    comment = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    review_comment = models.TextField(blank=True)
+    version = models.PositiveIntegerField(default=1)
+    created_by = models.ForeignKey(
+        "core.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_by = models.ForeignKey(
+        "core.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["indicator", "period_start", "period", "organization", "area", "disaggregation"]
+        # NULLs are distinct in unique indexes, so each null pattern gets its own constraint.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["network", "indicator", "period", "organization", "area", "disaggregation"],
+                name="datavalue_unique_key",
+            ),
+            models.UniqueConstraint(
+                fields=["network", "indicator", "period", "area", "disaggregation"],
+                condition=Q(organization__isnull=True, area__isnull=False),
+                name="datavalue_unique_key_no_org",
+            ),
+            models.UniqueConstraint(
+                fields=["network", "indicator", "period", "organization", "disaggregation"],
+                condition=Q(organization__isnull=False, area__isnull=True),
+                name="datavalue_unique_key_no_area",
+            ),
+            models.UniqueConstraint(
+                fields=["network", "indicator", "period", "disaggregation"],
+                condition=Q(organization__isnull=True, area__isnull=True),
+                name="datavalue_unique_key_network",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["draft", "submitted", "approved", "returned"]),
+                name="datavalue_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(period_start__lte=models.F("period_end")),
+                name="datavalue_period_dates_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        parts = [self.organization_id and str(self.organization), self.area_id and str(self.area)]
+        where = "/".join(part for part in [*parts, self.disaggregation] if part)
+        return f"{self.indicator.code} {self.period} {where or 'total'}"
+
+
+class DataValueVersion(models.Model):
+    """One change of a data value: who, when, the values before and after, and why."""
+
+    network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="+")
+    data_value = models.ForeignKey(DataValue, on_delete=models.CASCADE, related_name="versions")
+    version = models.PositiveIntegerField()
+    changed_by = models.ForeignKey(
+        "core.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_at = models.DateTimeField(auto_now_add=True)
+    old = models.JSONField(null=True, blank=True)
+    new = models.JSONField()
+    reason = models.TextField(blank=True)
+    via = models.CharField(max_length=20, blank=True)
+
+    class Meta:
+        ordering = ["data_value", "version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["data_value", "version"], name="datavalueversion_unique_version"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.data_value} v{self.version}"

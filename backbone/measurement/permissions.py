@@ -11,12 +11,16 @@ from backbone.core.access import (
     MEMBERS,
     NETWORK_ADMIN,
     ORG_ADMIN,
+    ORG_MEMBER,
+    PUBLIC,
     Policy,
     register,
     roles,
 )
 from backbone.measurement.models import (
     Category,
+    DataValue,
+    DataValueVersion,
     Dimension,
     Framework,
     Indicator,
@@ -107,3 +111,42 @@ class PerformanceMeasurePolicy(PartnerOwnedPolicy):
 @register
 class MeasureTargetPolicy(PartnerOwnedPolicy):
     model = MeasureTarget
+
+
+DATA_WRITERS = roles(NETWORK_ADMIN, ORG_ADMIN, ORG_MEMBER)
+
+
+@register
+class DataValuePolicy(Policy):
+    """Members read all data; the public reads approved population-level values only (no
+    organization's data). Network admins write anything; an organization's admins and
+    members write their own organization's values until they are approved."""
+
+    model = DataValue
+    rules = {"view": EVERYONE, "add": DATA_WRITERS, "change": DATA_WRITERS, "delete": ADMINS}
+
+    def rows(self, access, action, queryset):
+        if access.role == PUBLIC:
+            return queryset.filter(status=DataValue.Status.APPROVED, organization__isnull=True)
+        if action == "view" or access.role == NETWORK_ADMIN:
+            return queryset
+        return queryset.filter(organization_id=access.organization_id).exclude(
+            status=DataValue.Status.APPROVED
+        )
+
+    def can_add(self, access, **values):
+        if access.role == NETWORK_ADMIN:
+            return True
+        return (
+            self.allows(access, "add")
+            and access.organization_id is not None
+            and values.get("organization_id") == access.organization_id
+        )
+
+
+@register
+class DataValueVersionPolicy(Policy):
+    """The history of data values, for members; written only by the data services."""
+
+    model = DataValueVersion
+    rules = {"view": MEMBERS}
