@@ -11,4 +11,5 @@ urlpatterns = [
     path("", include("backbone.partners.urls")),
     path("", include("backbone.governance.urls")),
     path("", include("backbone.framework.urls")),
+    path("", include("backbone.directory.urls")),
 ]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import uuid
 
 import pytest
 from django.test import Client
@@ -27,6 +28,7 @@ from backbone.core.models import (
     OrganizationIdentifier,
 )
 from backbone.core.services import token_create
+from backbone.directory import models as directory
 from backbone.partners.models import ProspectAssessment, ReadinessAssessment
 from backbone.testing import factories as f
 
@@ -95,6 +97,29 @@ def leaky(world):
         object_id=str(area.pk),
         object_repr=f"{SENTINEL} audit",
     )
+    listing = directory.DirectoryOrganization.objects.create(
+        network=other, hsds_id=uuid.uuid4(), name=f"{SENTINEL} listing"
+    )
+    service = directory.Service.objects.create(
+        network=other, hsds_id=uuid.uuid4(), organization=listing, name=f"{SENTINEL} service"
+    )
+    place = directory.Location.objects.create(
+        network=other, hsds_id=uuid.uuid4(), name=f"{SENTINEL} place"
+    )
+    taxonomy = directory.Taxonomy.objects.create(
+        network=other, hsds_id=uuid.uuid4(), name=f"{SENTINEL} taxonomy"
+    )
+    directory_rows = [
+        listing,
+        service,
+        taxonomy,
+        directory.ServiceAtLocation.objects.create(
+            network=other, hsds_id=uuid.uuid4(), service=service, location=place
+        ),
+        directory.TaxonomyTerm.objects.create(
+            network=other, hsds_id=uuid.uuid4(), taxonomy=taxonomy, name=f"{SENTINEL} term"
+        ),
+    ]
     # Backbone-private data in the member's own network.
     f.ProspectAssessmentFactory(network=world.network, organization=world.prospect, notes=PRIVATE)
     area_here = f.AreaFactory(network=world.network, name="Harbor County", code="RL-001")
@@ -102,6 +127,7 @@ def leaky(world):
     return {
         "network_slug": other.slug,
         "organization_slug": org.slug,
+        "hsds_id": [str(row.hsds_id) for row in directory_rows],
         "pk": sorted(
             {
                 stage.pk,
@@ -161,6 +187,10 @@ def fill(route_name: str, converters: dict, leaky, world, network_slug: str):
         elif name == "pk":
             # Under the other network's slug every request is refused before the object.
             values[name] = leaky["pk"] if network_slug == world.network.slug else leaky["pk"][:1]
+        elif name == "hsds_id":
+            # The HSDS API (directory): the other network's directory records.
+            ours = network_slug == world.network.slug
+            values[name] = leaky["hsds_id"] if ours else leaky["hsds_id"][:1]
         elif name == "element_slug":
             values[name] = ["measurement"]
         elif name == "token":

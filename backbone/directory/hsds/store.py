@@ -15,10 +15,14 @@ def link_targets(model: type[HsdsRecord]) -> dict[str, str]:
 
 def stored(network, model: type[HsdsRecord]) -> dict[str, tuple[int, dict]]:
     """Every row of MODEL in NETWORK as hsds id -> (pk, flat HSDS record); one query."""
+    return flat_rows(model._default_manager.filter(network=network))
+
+
+def flat_rows(queryset) -> dict[str, tuple[int, dict]]:
+    """The rows of QUERYSET (of one HSDS model) as hsds id -> (pk, flat HSDS record)."""
+    model = queryset.model
     links = {f"{name}__hsds_id": hsds_field for hsds_field, name in model.hsds_links.items()}
-    rows = model._default_manager.filter(network=network).values(
-        "pk", "hsds_id", "data", *model.hsds_columns, *links
-    )
+    rows = queryset.values("pk", "hsds_id", "data", *model.hsds_columns, *links)
     out = {}
     for row in rows:
         record = {"id": str(row["hsds_id"])}
