@@ -65,3 +65,26 @@ def record(
         after=after,
         via=via,
     )
+
+
+def record_for(
+    access,
+    *,
+    action: str,
+    obj: models.Model,
+    before=None,
+    after=None,
+    via: str = "",
+    object_id=None,
+) -> AuditEvent | None:
+    """`record` for a write made through an Access: its actor, in its network."""
+    return record(
+        actor=access.actor,
+        action=action,
+        obj=obj,
+        network=access.network,
+        before=before,
+        after=after,
+        via=via,
+        object_id=object_id,
+    )

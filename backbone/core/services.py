@@ -53,11 +53,10 @@ def object_create(
     instance.full_clean()
     instance.save()
     _set_m2m(instance, m2m)
-    audit.record(
-        actor=access.actor,
+    audit.record_for(
+        access,
         action=AuditEvent.Action.CREATE,
         obj=instance,
-        network=access.network,
         before=None,
         after=audit.snapshot(instance),
         via=via,
@@ -82,11 +81,10 @@ def object_update(
     stored.full_clean()
     stored.save()
     _set_m2m(stored, m2m)
-    audit.record(
-        actor=access.actor,
+    audit.record_for(
+        access,
         action=AuditEvent.Action.UPDATE,
         obj=stored,
-        network=access.network,
         before=before,
         after=audit.snapshot(stored),
         via=via,
@@ -110,11 +108,10 @@ def object_delete(
         raise ValidationError(
             f"{instance} cannot be deleted while other records depend on it: {names}."
         ) from exc
-    audit.record(
-        actor=access.actor,
+    audit.record_for(
+        access,
         action=AuditEvent.Action.DELETE,
         obj=instance,
-        network=access.network,
         before=before,
         after=None,
         via=via,
@@ -173,11 +170,10 @@ def invitation_create(
         raise ValidationError({"organization": "Organization roles need an organization."})
     invitation.full_clean()
     invitation.save()
-    audit.record(
-        actor=access.actor,
+    audit.record_for(
+        access,
         action=AuditEvent.Action.CREATE,
         obj=invitation,
-        network=access.network,
         after=audit.snapshot(invitation),
         via=via,
     )
@@ -195,11 +191,10 @@ def invitation_revoke(*, access: Access, invitation, via: str = "web") -> None:
     before = audit.snapshot(invitation)
     invitation.revoked_at = timezone.now()
     invitation.save(update_fields=["revoked_at"])
-    audit.record(
-        actor=access.actor,
+    audit.record_for(
+        access,
         action=AuditEvent.Action.UPDATE,
         obj=invitation,
-        network=access.network,
         before=before,
         after=audit.snapshot(invitation),
         via=via,

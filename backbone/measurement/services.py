@@ -49,11 +49,10 @@ def _record(
         reason=reason,
         via=via,
     )
-    audit.record(
-        actor=access.actor,
+    audit.record_for(
+        access,
         action=AuditEvent.Action.CREATE if old is None else AuditEvent.Action.UPDATE,
         obj=value,
-        network=access.network,
         before=before,
         after=audit.snapshot(value),
         via=via,

@@ -77,11 +77,10 @@ def readiness_submit(
         level=level,
         submitted_by=access.actor,
     )
-    audit.record(
-        actor=access.actor,
+    audit.record_for(
+        access,
         action=AuditEvent.Action.CREATE,
         obj=assessment,
-        network=access.network,
         after=audit.snapshot(assessment),
         via=via,
     )
