@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "backbone.governance",
     "backbone.measurement",
     "backbone.directory",
+    "backbone.insights",
     "backbone.framework",
     "backbone.demo",
 ]

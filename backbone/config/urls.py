@@ -12,4 +12,6 @@ urlpatterns = [
     path("", include("backbone.governance.urls")),
     path("", include("backbone.framework.urls")),
     path("", include("backbone.directory.urls")),
+    path("", include("backbone.measurement.urls")),
+    path("", include("backbone.insights.urls")),
 ]

@@ -23,12 +23,21 @@ class Framework(models.Model):
         default=7, help_text="The month (1–12) the network's fiscal year starts in."
     )
     description = models.TextField(blank=True)
+    suppression_k = models.PositiveSmallIntegerField(
+        default=11,
+        help_text="Small-cell threshold: counts, numerators and denominators from 1 to k−1 "
+        "are suppressed wherever data leaves the network (11 as CMS does; 10 is common in "
+        "education).",
+    )
 
     class Meta:
         constraints = [
             models.CheckConstraint(
                 condition=Q(fiscal_year_start_month__gte=1, fiscal_year_start_month__lte=12),
                 name="framework_fiscal_month_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(suppression_k__gte=2), name="framework_suppression_k_valid"
             ),
         ]
 
@@ -179,6 +188,10 @@ class Indicator(models.Model):
     baseline_period = models.CharField(max_length=12, blank=True, validators=[validate_period_code])
     dimensions = models.ManyToManyField(Dimension, blank=True, related_name="indicators")
     position = models.PositiveSmallIntegerField(default=0)
+    is_public = models.BooleanField(
+        default=False,
+        help_text="Shown on the public report card and in the open data (suppressed).",
+    )
 
     class Meta:
         ordering = ["network", "position", "code"]
@@ -278,6 +291,15 @@ class PerformanceMeasure(models.Model):
     category = models.CharField(max_length=12, choices=Category.choices)
     unit = models.CharField(max_length=10, choices=Unit.choices)
     polarity = models.CharField(max_length=20, choices=Polarity.choices)
+    formula = models.CharField(
+        max_length=10, choices=Indicator.Formula.choices, default=Indicator.Formula.DIRECT
+    )
+    aggregation = models.CharField(
+        max_length=10, choices=Indicator.Aggregation.choices, default=Indicator.Aggregation.SUM
+    )
+    frequency = models.CharField(
+        max_length=20, choices=Indicator.Frequency.choices, default=Indicator.Frequency.QUARTER
+    )
     contributes_to = models.ManyToManyField(Indicator, blank=True, related_name="measures")
     dimensions = models.ManyToManyField(Dimension, blank=True, related_name="measures")
 
@@ -356,9 +378,40 @@ class Strategy(models.Model):
         return self.name
 
 
+def _natural_key_constraints(subject: str) -> list[models.UniqueConstraint]:
+    """The natural key (network, SUBJECT, period, organization, area, disaggregation),
+    one constraint per NULL pattern of organization and area."""
+    name = "datavalue_unique" if subject == "indicator" else "datavalue_measure_unique"
+    # The indicator's constraints predate measures; NULL indicators never clash in them.
+    present = Q() if subject == "indicator" else Q(**{f"{subject}__isnull": False})
+    return [
+        models.UniqueConstraint(
+            fields=["network", subject, "period", "organization", "area", "disaggregation"],
+            condition=present or None,
+            name=f"{name}_key",
+        ),
+        models.UniqueConstraint(
+            fields=["network", subject, "period", "area", "disaggregation"],
+            condition=present & Q(organization__isnull=True, area__isnull=False),
+            name=f"{name}_key_no_org",
+        ),
+        models.UniqueConstraint(
+            fields=["network", subject, "period", "organization", "disaggregation"],
+            condition=present & Q(organization__isnull=False, area__isnull=True),
+            name=f"{name}_key_no_area",
+        ),
+        models.UniqueConstraint(
+            fields=["network", subject, "period", "disaggregation"],
+            condition=present & Q(organization__isnull=True, area__isnull=True),
+            name=f"{name}_key_network",
+        ),
+    ]
+
+
 class DataValue(models.Model):
-    """The current value of one indicator for one period, organization, area and
-    disaggregation. Its history lives in DataValueVersion; approved values are locked."""
+    """The current value of one indicator (or one performance measure) for one period,
+    organization, area and disaggregation. Its history lives in DataValueVersion;
+    approved values are locked. Exactly one of `indicator` and `measure` is set."""
 
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -367,7 +420,15 @@ class DataValue(models.Model):
         RETURNED = "returned", "Returned with comments"
 
     network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="data_values")
-    indicator = models.ForeignKey(Indicator, on_delete=models.PROTECT, related_name="values")
+    indicator = models.ForeignKey(
+        Indicator, null=True, blank=True, on_delete=models.PROTECT, related_name="values"
+    )
+    measure = models.ForeignKey(
+        PerformanceMeasure, null=True, blank=True, on_delete=models.PROTECT, related_name="values"
+    )
+    submission = models.ForeignKey(
+        "Submission", null=True, blank=True, on_delete=models.SET_NULL, related_name="values"
+    )
     period = models.CharField(max_length=12, validators=[validate_period_code])
     period_start = models.DateField()
     period_end = models.DateField()
@@ -403,26 +464,16 @@ class DataValue(models.Model):
 
     class Meta:
         ordering = ["indicator", "period_start", "period", "organization", "area", "disaggregation"]
-        # NULLs are distinct in unique indexes, so each null pattern gets its own constraint.
+        # NULLs are distinct in unique indexes, so each null pattern gets its own constraint
+        # (and rows of a measure, whose indicator is NULL, never clash with indicator rows).
         constraints = [
-            models.UniqueConstraint(
-                fields=["network", "indicator", "period", "organization", "area", "disaggregation"],
-                name="datavalue_unique_key",
-            ),
-            models.UniqueConstraint(
-                fields=["network", "indicator", "period", "area", "disaggregation"],
-                condition=Q(organization__isnull=True, area__isnull=False),
-                name="datavalue_unique_key_no_org",
-            ),
-            models.UniqueConstraint(
-                fields=["network", "indicator", "period", "organization", "disaggregation"],
-                condition=Q(organization__isnull=False, area__isnull=True),
-                name="datavalue_unique_key_no_area",
-            ),
-            models.UniqueConstraint(
-                fields=["network", "indicator", "period", "disaggregation"],
-                condition=Q(organization__isnull=True, area__isnull=True),
-                name="datavalue_unique_key_network",
+            *_natural_key_constraints("indicator"),
+            *_natural_key_constraints("measure"),
+            models.CheckConstraint(
+                condition=Q(indicator__isnull=False, measure__isnull=True)
+                | Q(indicator__isnull=True, measure__isnull=False),
+                name="datavalue_indicator_or_measure",
+                violation_error_message="A data value is of an indicator or of a measure.",
             ),
             models.CheckConstraint(
                 condition=Q(status__in=["draft", "submitted", "approved", "returned"]),
@@ -437,7 +488,12 @@ class DataValue(models.Model):
     def __str__(self) -> str:
         parts = [self.organization_id and str(self.organization), self.area_id and str(self.area)]
         where = "/".join(part for part in [*parts, self.disaggregation] if part)
-        return f"{self.indicator.code} {self.period} {where or 'total'}"
+        return f"{self.subject.code} {self.period} {where or 'total'}"
+
+    @property
+    def subject(self) -> Indicator | PerformanceMeasure:
+        """The indicator or the performance measure this value is of."""
+        return self.indicator if self.indicator_id else self.measure
 
 
 class DataValueVersion(models.Model):
@@ -465,3 +521,227 @@ class DataValueVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.data_value} v{self.version}"
+
+
+class ReportingAssignment(models.Model):
+    """Which organization reports which measures and indicators, for which areas, how
+    often and by when. Each period it covers expects one Submission."""
+
+    network = models.ForeignKey(
+        Network, on_delete=models.CASCADE, related_name="reporting_assignments"
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="reporting_assignments"
+    )
+    name = models.CharField(max_length=200, blank=True)
+    measures = models.ManyToManyField(PerformanceMeasure, blank=True, related_name="assignments")
+    indicators = models.ManyToManyField(Indicator, blank=True, related_name="assignments")
+    areas = models.ManyToManyField(
+        Area,
+        blank=True,
+        related_name="reporting_assignments",
+        help_text="Blank: the whole network.",
+    )
+    frequency = models.CharField(max_length=20, choices=Indicator.Frequency.choices)
+    first_period = models.CharField(max_length=12, validators=[validate_period_code])
+    last_period = models.CharField(
+        max_length=12, blank=True, validators=[validate_period_code], help_text="Blank: ongoing."
+    )
+    due_days = models.PositiveSmallIntegerField(
+        default=30, help_text="Data is due this many days after the period ends."
+    )
+    reminder_days = models.PositiveSmallIntegerField(
+        default=7, help_text="Remind the organization this many days before the due date."
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["network", "organization", "pk"]
+
+    def __str__(self) -> str:
+        return self.name or f"{self.organization} reports {self.get_frequency_display().lower()}"
+
+    def clean(self) -> None:
+        _check_member(self.network_id, self.organization_id)
+
+
+class Submission(models.Model):
+    """One organization's data for one assignment and period, reviewed as a whole:
+    draft → submitted → approved | returned with comments. Its values follow it."""
+
+    class Status(models.TextChoices):
+        NOT_STARTED = "not_started", "Not started"
+        DRAFT = "draft", "Draft"
+        SUBMITTED = "submitted", "Submitted"
+        APPROVED = "approved", "Approved"
+        RETURNED = "returned", "Returned with comments"
+
+    network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="submissions")
+    assignment = models.ForeignKey(
+        ReportingAssignment, on_delete=models.CASCADE, related_name="submissions"
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="submissions"
+    )
+    period = models.CharField(max_length=12, validators=[validate_period_code])
+    period_start = models.DateField()
+    period_end = models.DateField()
+    due_date = models.DateField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.NOT_STARTED)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    submitted_by = models.ForeignKey(
+        "core.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        "core.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    review_comment = models.TextField(blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["network", "-period_start", "organization", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["assignment", "period"], name="submission_unique_period"
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    status__in=["not_started", "draft", "submitted", "approved", "returned"]
+                ),
+                name="submission_status_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["network", "status", "due_date"])]
+
+    def __str__(self) -> str:
+        return f"{self.organization} {self.period}"
+
+    @property
+    def is_late(self) -> bool:
+        """Submitted after the due date, or not submitted and past it."""
+        from django.utils import timezone
+
+        if self.submitted_at:
+            return self.submitted_at.date() > self.due_date
+        return timezone.localdate() > self.due_date
+
+
+class ValidationRule(models.Model):
+    """A network's own check on reported data: LEFT OPERATOR RIGHT, each side a sum of
+    indicator or measure codes and numbers (e.g. `grade3-proficient <= grade3-tested`),
+    compared within the same period, organization, area and disaggregation."""
+
+    class Operator(models.TextChoices):
+        LT = "<", "less than"
+        LE = "<=", "at most"
+        EQ = "==", "equal to"
+        NE = "!=", "not equal to"
+        GE = ">=", "at least"
+        GT = ">", "more than"
+
+    class Severity(models.TextChoices):
+        ERROR = "error", "Error: the data cannot be saved"
+        WARNING = "warning", "Warning: needs a comment"
+
+    network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="validation_rules")
+    code = models.SlugField(max_length=60, help_text=CODE_HELP)
+    name = models.CharField(max_length=200)
+    left = models.CharField(max_length=500, help_text="e.g. grade3-proficient")
+    operator = models.CharField(max_length=2, choices=Operator.choices)
+    right = models.CharField(max_length=500, help_text="e.g. grade3-tested")
+    severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.ERROR)
+    message = models.CharField(max_length=300, blank=True, help_text="Shown when the rule fails.")
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["network", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["network", "code"], name="validationrule_unique_code"),
+            models.CheckConstraint(
+                condition=Q(operator__in=["<", "<=", "==", "!=", ">=", ">"]),
+                name="validationrule_operator_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.left} {self.operator} {self.right}"
+
+
+class ImportJob(models.Model):
+    """A data file sent on the web or the API: checked, previewed, then committed whole
+    by a background task that reports its progress."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        CHECKING = "checking", "Checking"
+        CHECKED = "checked", "Checked: ready to commit"
+        INVALID = "invalid", "Has errors: nothing written"
+        COMMITTING = "committing", "Writing"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed: nothing written"
+
+    network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="import_jobs")
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        "core.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    filename = models.CharField(max_length=255)
+    content = models.BinaryField(help_text="The file as sent, until the job is done.")
+    sha256 = models.CharField(max_length=64)
+    idempotency_key = models.CharField(max_length=200, blank=True)
+    via = models.CharField(max_length=20, default="web")
+    reason = models.TextField(blank=True)
+    commit = models.BooleanField(default=False, help_text="Write when the check passes.")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    report = models.JSONField(
+        default=dict, blank=True, help_text="Errors, warnings and counts of the check and commit."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["network", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["network", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="importjob_unique_idempotency_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.get_status_display()})"
+
+
+class ResultNarrative(models.Model):
+    """The "story behind the curve" of a result for one year (Results-Based
+    Accountability): what drives the trend, who can help, what works, what we will do."""
+
+    network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="+")
+    result = models.ForeignKey(Result, on_delete=models.CASCADE, related_name="narratives")
+    year = models.PositiveSmallIntegerField()
+    story = models.TextField(help_text="The story behind the curve.")
+    partners = models.TextField(blank=True, help_text="Partners with a role to play.")
+    what_works = models.TextField(blank=True, help_text="What works to turn the curve.")
+    action_plan = models.TextField(blank=True, help_text="What the network will do.")
+    updated_by = models.ForeignKey(
+        "core.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["network", "result", "-year"]
+        constraints = [
+            models.UniqueConstraint(fields=["result", "year"], name="resultnarrative_unique_year"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.result.code} {self.year}"

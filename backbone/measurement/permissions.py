@@ -24,11 +24,16 @@ from backbone.measurement.models import (
     Dimension,
     Framework,
     Indicator,
+    ImportJob,
     IndicatorTarget,
     MeasureTarget,
     PerformanceMeasure,
+    ReportingAssignment,
     Result,
+    ResultNarrative,
     Strategy,
+    Submission,
+    ValidationRule,
 )
 
 FRAMEWORK_RULES = {"view": EVERYONE, "add": ADMINS, "change": ADMINS, "delete": ADMINS}
@@ -150,3 +155,62 @@ class DataValueVersionPolicy(Policy):
 
     model = DataValueVersion
     rules = {"view": MEMBERS}
+
+
+@register
+class ValidationRulePolicy(Policy):
+    """Members read the checks their data must pass; network admins write them."""
+
+    model = ValidationRule
+    rules = {"view": MEMBERS, "add": ADMINS, "change": ADMINS, "delete": ADMINS}
+
+
+@register
+class ResultNarrativePolicy(Policy):
+    """The story behind the curve is part of the public report card."""
+
+    model = ResultNarrative
+    rules = FRAMEWORK_RULES
+
+
+class OwnOrganizationPolicy(Policy):
+    """Network admins see and write every row; an organization's people see their own."""
+
+    def rows(self, access, action, queryset):
+        if access.role == NETWORK_ADMIN:
+            return queryset
+        if access.organization_id is None:
+            return queryset.none()
+        return queryset.filter(organization_id=access.organization_id)
+
+
+@register
+class ReportingAssignmentPolicy(OwnOrganizationPolicy):
+    model = ReportingAssignment
+    rules = {
+        "view": roles(NETWORK_ADMIN, ORG_ADMIN, ORG_MEMBER),
+        "add": ADMINS,
+        "change": ADMINS,
+        "delete": ADMINS,
+    }
+
+
+@register
+class SubmissionPolicy(OwnOrganizationPolicy):
+    """Writers of the organization fill in and submit; network admins review."""
+
+    model = Submission
+    rules = {"view": DATA_WRITERS, "add": ADMINS, "change": DATA_WRITERS, "delete": ADMINS}
+
+
+@register
+class ImportJobPolicy(Policy):
+    """A data file sent on the web or the API: its sender and network admins see it."""
+
+    model = ImportJob
+    rules = {"view": DATA_WRITERS, "add": DATA_WRITERS, "change": ADMINS, "delete": ADMINS}
+
+    def rows(self, access, action, queryset):
+        if access.role == NETWORK_ADMIN:
+            return queryset
+        return queryset.filter(created_by_id=getattr(access.user, "pk", None))

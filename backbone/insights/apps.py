@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class InsightsConfig(AppConfig):
+    name = "backbone.insights"
+    label = "insights"
+    verbose_name = "Insights: analytics, dashboards and the public report card"
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,1 @@
+"""Analytics tables of the insights app (see backbone.insights.analytics)."""
