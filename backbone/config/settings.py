@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "backbone.measurement",
     "backbone.directory",
     "backbone.insights",
+    "backbone.ecosystem",
     "backbone.framework",
     "backbone.demo",
 ]

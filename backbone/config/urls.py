@@ -14,4 +14,5 @@ urlpatterns = [
     path("", include("backbone.directory.urls")),
     path("", include("backbone.measurement.urls")),
     path("", include("backbone.insights.urls")),
+    path("", include("backbone.ecosystem.urls")),
 ]

@@ -1,0 +1,1 @@
+"""Designed referral pathways between services and need categories."""
