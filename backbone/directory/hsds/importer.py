@@ -169,6 +169,10 @@ def _check_values(record: Record, form: str) -> list[Problem]:
             problems.append(_problem(record, name, f"{value!r} is not a 24-hour time like 09:00"))
         elif kind == "date" and repairs.normal_date(value) != value:
             problems.append(_problem(record, name, f"{value!r} is not a date like 2024-01-31"))
+        elif name == "byday" and not repairs.BYDAY_RE.match(value):
+            problems.append(
+                _problem(record, name, f"{value!r} is not a list of weekdays like MO,TU,FR")
+            )
     if form == "csv":
         for name in sorted(spec.tabular_required - set(record.values)):
             problems.append(_problem(record, name, "is required in the CSV form"))

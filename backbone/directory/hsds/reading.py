@@ -3,7 +3,8 @@
 JSON comes in three forms: one object (`service_full.json`), a list of objects, or an
 API page (`{"contents": [...]}`); nested objects and arrays are unfolded into their own
 tables and joined back by the `*_id` foreign keys, as in the CSV form. A CSV
-datapackage is a folder (or its `datapackage.json`) with one file per table.
+datapackage is a folder (or its `datapackage.json`) with one file per table; a folder in
+the older 1.1/2.0 layout is read by `legacy.py`.
 """
 
 from __future__ import annotations
@@ -219,6 +220,10 @@ def read_datapackage(folder: Path) -> list[Record]:
 
 def read(path: Path) -> tuple[list[Record], str]:
     """The records at PATH and its form ("json" or "csv")."""
+    from backbone.directory.hsds import legacy
+
+    if legacy.is_legacy(path):
+        return legacy.read_legacy(path), "csv"
     if path.is_dir():
         if (path / "datapackage.json").exists() or any(path.glob("*.csv")):
             return read_datapackage(path), "csv"

@@ -10,6 +10,10 @@ import datetime
 import re
 
 TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$")
+# RFC 5545 BYDAY: weekdays, each optionally with an ordinal (1MO, -1FR), comma-separated.
+BYDAY_RE = re.compile(
+    r"^([+-]?\d{1,2})?(MO|TU|WE|TH|FR|SA|SU)(,([+-]?\d{1,2})?(MO|TU|WE|TH|FR|SA|SU))*$"
+)
 LOOSE_TIME_RE = re.compile(
     r"^(?P<hour>\d{1,2})(?:[:.](?P<minute>\d{2}))?(?::(?P<second>\d{2}))?\s*(?P<half>[ap]\.?m\.?)?$",
     re.IGNORECASE,
@@ -86,6 +90,43 @@ def normal_state(value: str, country: str) -> str | None:
     return US_STATES.get(text.lower())
 
 
+DAY_WORDS = {
+    "mon": "MO",
+    "monday": "MO",
+    "tue": "TU",
+    "tues": "TU",
+    "tuesday": "TU",
+    "wed": "WE",
+    "wednesday": "WE",
+    "thu": "TH",
+    "thur": "TH",
+    "thurs": "TH",
+    "thursday": "TH",
+    "fri": "FR",
+    "friday": "FR",
+    "sat": "SA",
+    "saturday": "SA",
+    "sun": "SU",
+    "sunday": "SU",
+    "mo": "MO",
+    "tu": "TU",
+    "we": "WE",
+    "th": "TH",
+    "fr": "FR",
+    "sa": "SA",
+    "su": "SU",
+}
+
+
+def normal_byday(value: str) -> str | None:
+    """`Monday, Wednesday` or `mon;wed` -> `MO,WE`; None if a part is not a weekday."""
+    parts = [part.strip().lower().rstrip(".") for part in re.split(r"[,;/ ]+", value.strip())]
+    codes = [DAY_WORDS.get(part) for part in parts if part]
+    if not codes or None in codes:
+        return None
+    return ",".join(codes)
+
+
 def repair(table: str, values: dict, types: dict[str, str]) -> list[tuple[str, object, object]]:
     """Repair VALUES in place; (field, before, after) for every change."""
     changes = []
@@ -102,6 +143,8 @@ def repair(table: str, values: dict, types: dict[str, str]) -> list[tuple[str, o
             fixed = fixed.lower()
         elif (table, name) in UPPER_ENUMS:
             fixed = fixed.upper()
+        elif table == "schedule" and name == "byday" and not BYDAY_RE.match(fixed):
+            fixed = normal_byday(fixed) or fixed
         elif table == "address" and name == "state_province":
             fixed = normal_state(fixed, str(values.get("country", ""))) or fixed
         if fixed != value:
