@@ -19,7 +19,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import connection, models, transaction
 
 from backbone.core.models import Organization, OrganizationIdentifier
 from backbone.directory.hsds import repairs
@@ -332,34 +332,92 @@ def _organization_matches(network) -> tuple[dict[str, int], dict[str, int]]:
     return by_name, by_ein
 
 
+# Field types whose Python value is what the database driver takes as it is.
+PLAIN_FIELDS = (
+    models.CharField,
+    models.TextField,
+    models.IntegerField,
+    models.BooleanField,
+    models.ForeignKey,
+)
+
+
+def _inserter(model: type[HsdsRecord]):
+    """(SQL, row builder) to insert MODEL rows with executemany: the ORM's bulk_create
+    spends most of an import building model instances. Fields the importer does not set
+    get their model default, so columns added later keep working."""
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    names = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    sql = (
+        f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({names}) VALUES ({marks})"  # noqa: S608 (names from the model, values as parameters)
+    )
+    preps = [_prep(f) for f in fields]
+    defaults = {f.attname: f.get_default() for f in fields}
+
+    def row(values: dict) -> list:
+        merged = {**defaults, **values}
+        return [
+            merged[f.attname]
+            if prep is None or merged[f.attname] is None
+            else prep(merged[f.attname])
+            for f, prep in zip(fields, preps, strict=True)
+        ]
+
+    return sql, row
+
+
+def _prep(field: models.Field):
+    """How a value of FIELD goes to the driver: None when as it is."""
+    if isinstance(field, PLAIN_FIELDS):
+        return None
+    if connection.vendor == "sqlite":
+        # What Django's UUIDField and JSONField store on SQLite, without the field calls.
+        if isinstance(field, models.UUIDField):
+            return lambda value: value.hex
+        if isinstance(field, models.JSONField) and field.encoder is None:
+            return json.dumps
+    return lambda value: field.get_db_prep_save(value, connection)
+
+
+def _insert(model: type[HsdsRecord], rows: list[dict]) -> None:
+    if not rows:
+        return
+    sql, build = _inserter(model)
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), BATCH * 5):
+            cursor.executemany(sql, [build(row) for row in rows[start : start + BATCH * 5]])
+
+
 @transaction.atomic
 def _write(network, incoming, existing, result: HsdsImportResult, updated_by: str) -> None:
     today = datetime.date.today().isoformat()
     pks: dict[str, dict[str, int]] = {}
-    change_log: list[Metadata] = []
+    change_log: list[dict] = []
     by_name, by_ein = _organization_matches(network)
     for model in HSDS_MODELS:
         table = model.hsds_table
         rows = incoming[table]
         stored_rows = existing[table]
-        to_create: list[HsdsRecord] = []
+        targets = link_targets(model)
+        to_create: list[dict] = []
         to_update: list[HsdsRecord] = []
         for hsds_id, values in rows.items():
             before = stored_rows.get(hsds_id)
             if before is not None and before[1] == values:
                 continue
             columns, links, data = split(model, values)
-            instance = model(network=network, hsds_id=hsds_id, data=data, **columns)
+            fields = {"network_id": network.pk, "hsds_id": uuid.UUID(hsds_id), "data": data}
+            fields.update(columns)
             for hsds_field, target_id in links.items():
                 name = model.hsds_links[hsds_field]
-                target = link_targets(model)[hsds_field]
-                setattr(instance, f"{name}_id", pks[target][target_id] if target_id else None)
+                fields[f"{name}_id"] = pks[targets[hsds_field]][target_id] if target_id else None
             if model is DirectoryOrganization:
-                instance.organization_id = by_ein.get(str(values.get("tax_id", ""))) or by_name.get(
-                    str(values.get("name", "")).strip().lower()
-                )
+                fields["organization_id"] = by_ein.get(
+                    str(values.get("tax_id", ""))
+                ) or by_name.get(str(values.get("name", "")).strip().lower())
             if before is None:
-                to_create.append(instance)
+                to_create.append(fields)
                 if table not in NOT_LOGGED:
                     change_log.append(
                         _log(
@@ -374,26 +432,25 @@ def _write(network, incoming, existing, result: HsdsImportResult, updated_by: st
                             updated_by,
                         )
                     )
-            else:
-                instance.pk = before[0]
-                to_update.append(instance)
-                if table not in NOT_LOGGED:
-                    for name in sorted(set(values) | set(before[1])):
-                        if values.get(name) != before[1].get(name):
-                            change_log.append(
-                                _log(
-                                    network,
-                                    table,
-                                    hsds_id,
-                                    "update",
-                                    name,
-                                    before[1].get(name),
-                                    values.get(name),
-                                    today,
-                                    updated_by,
-                                )
+                continue
+            to_update.append(model(pk=before[0], **fields))
+            if table not in NOT_LOGGED:
+                for name in sorted(set(values) | set(before[1])):
+                    if values.get(name) != before[1].get(name):
+                        change_log.append(
+                            _log(
+                                network,
+                                table,
+                                hsds_id,
+                                "update",
+                                name,
+                                before[1].get(name),
+                                values.get(name),
+                                today,
+                                updated_by,
                             )
-        model._default_manager.bulk_create(to_create, batch_size=BATCH)
+                        )
+        _insert(model, to_create)
         if to_update:
             fields = ["data", *model.hsds_columns, *model.hsds_links.values()]
             if model is DirectoryOrganization:
@@ -405,7 +462,7 @@ def _write(network, incoming, existing, result: HsdsImportResult, updated_by: st
                 "hsds_id", "pk"
             )
         }
-    Metadata.objects.bulk_create(change_log, batch_size=BATCH)
+    _insert(Metadata, change_log)
     result.change_log = len(change_log)
 
 
@@ -415,9 +472,9 @@ def _text(value) -> str:
     return value if isinstance(value, str) and value else json.dumps(value)
 
 
-def _log(network, table, hsds_id, action, field_name, before, after, today, updated_by) -> Metadata:
-    return Metadata(
-        network=network,
+def _log(network, table, hsds_id, action, field_name, before, after, today, updated_by) -> dict:
+    return dict(
+        network_id=network.pk,
         hsds_id=uuid.uuid4(),
         resource_id=hsds_id,
         resource_type=table,
