@@ -25,6 +25,11 @@ class ScopedModelForm(forms.ModelForm):
     def __init__(self, *args, access: Access, **kwargs):
         self.access = access
         super().__init__(*args, **kwargs)
+        # Model.clean() compares related rows' networks with the row's own network.
+        if any(f.name == "network" for f in self._meta.model._meta.concrete_fields) and (
+            self.instance.network_id is None
+        ):
+            self.instance.network = access.network
         user_model = get_user_model()
         for field in self.fields.values():
             if not isinstance(field, forms.ModelChoiceField):

@@ -1,5 +1,5 @@
-from backbone.measurement import urls_entry, urls_import
+from backbone.measurement import urls_entry, urls_framework, urls_import
 
 app_name = "measurement"
 
-urlpatterns = [*urls_entry.urlpatterns, *urls_import.urlpatterns]
+urlpatterns = [*urls_framework.urlpatterns, *urls_entry.urlpatterns, *urls_import.urlpatterns]
