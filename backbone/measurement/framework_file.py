@@ -136,6 +136,9 @@ def framework_data(*, access: Access) -> dict:
                 "category": m.category,
                 "unit": m.unit,
                 "polarity": m.polarity,
+                "formula": m.formula,
+                "aggregation": m.aggregation,
+                "frequency": m.frequency,
                 "contributes_to": sorted(m.contributes_to.values_list("code", flat=True)),
                 "dimensions": sorted(m.dimensions.values_list("code", flat=True)),
                 "targets": [
@@ -272,6 +275,9 @@ SPECS: dict[str, dict[str, F]] = {
         "category": F(required=True, choices=_choices(PerformanceMeasure.Category)),
         "unit": F(required=True, choices=_choices(Unit)),
         "polarity": F(required=True, choices=_choices(Polarity)),
+        "formula": F(choices=_choices(Indicator.Formula)),
+        "aggregation": F(choices=_choices(Indicator.Aggregation)),
+        "frequency": F(choices=_choices(Indicator.Frequency)),
         "contributes_to": F(CODES),
         "dimensions": F(CODES),
         "targets": F(LIST),
@@ -592,7 +598,18 @@ def _write(access, settings, items, nested, report, via) -> None:
             continue
         fields = {
             key: item[key] for key in ("name", "description", "category", "unit", "polarity")
-        } | {"organization": organization}
+        } | {
+            "organization": organization,
+            "formula": item["formula"] or Indicator.Formula.DIRECT,
+            "aggregation": item["aggregation"] or Indicator.Aggregation.SUM,
+            "frequency": item["frequency"] or Indicator.Frequency.QUARTER,
+        }
+        if (
+            fields["aggregation"] == Indicator.Aggregation.WEIGHTED
+            and fields["formula"] != Indicator.Formula.RATIO
+        ):
+            errors.append(f"{path}.aggregation: weighting by denominator needs formula: ratio")
+            continue
         measure = writer.upsert(
             PerformanceMeasure,
             path,

@@ -5,6 +5,8 @@ a public network, may read it; network admins write it. Partner-level measures a
 targets are for members only; a partner's org admins write their own.
 """
 
+from django.db.models import Q
+
 from backbone.core.access import (
     ADMINS,
     EVERYONE,
@@ -123,18 +125,25 @@ DATA_WRITERS = roles(NETWORK_ADMIN, ORG_ADMIN, ORG_MEMBER)
 
 @register
 class DataValuePolicy(Policy):
-    """Members read all data; the public reads approved population-level values only (no
-    organization's data). Network admins write anything; an organization's admins and
+    """Network admins read all data. An organization's admins and members read their own
+    organization's values in any status and everyone's approved values; funders and
+    viewers read approved values only; the public reads approved population-level values
+    (no organization's data). Network admins write anything; an organization's admins and
     members write their own organization's values until they are approved."""
 
     model = DataValue
     rules = {"view": EVERYONE, "add": DATA_WRITERS, "change": DATA_WRITERS, "delete": ADMINS}
 
     def rows(self, access, action, queryset):
-        if access.role == PUBLIC:
-            return queryset.filter(status=DataValue.Status.APPROVED, organization__isnull=True)
-        if action == "view" or access.role == NETWORK_ADMIN:
+        approved = Q(status=DataValue.Status.APPROVED)
+        if access.role == NETWORK_ADMIN:
             return queryset
+        if access.role == PUBLIC:
+            return queryset.filter(approved, organization__isnull=True)
+        if action == "view":
+            if access.role in (ORG_ADMIN, ORG_MEMBER) and access.organization_id:
+                return queryset.filter(approved | Q(organization_id=access.organization_id))
+            return queryset.filter(approved)
         return queryset.filter(organization_id=access.organization_id).exclude(
             status=DataValue.Status.APPROVED
         )
@@ -155,6 +164,10 @@ class DataValueVersionPolicy(Policy):
 
     model = DataValueVersion
     rules = {"view": MEMBERS}
+
+    def rows(self, access, action, queryset):
+        # A value's history is visible exactly where the value is.
+        return queryset.filter(data_value__in=DataValuePolicy().scope(access, "view"))
 
 
 @register

@@ -52,6 +52,9 @@ def full_file(world) -> str:
             "category": "how_much",
             "unit": "count",
             "polarity": "higher_is_better",
+            "formula": "direct",
+            "aggregation": "sum",
+            "frequency": "month",
             "contributes_to": ["grade3-reading"],
             "dimensions": ["gender"],
             "targets": [{"organization": org, "period": "2024-Q3", "value": 1200}],
@@ -165,6 +168,47 @@ def test_model_rules_and_references_are_reported_by_path_and_roll_back(world):
     )
     assert not Result.objects.filter(network=world.network).exists()
     assert not AuditEvent.objects.filter(network=world.network).exists()
+
+
+def test_measure_formula_aggregation_and_frequency_round_trip(world):
+    framework_import(access=admin_of(world), text=full_file(world))
+    measure = PerformanceMeasure.objects.get(network=world.network, code="tutoring-hours")
+    assert (measure.formula, measure.aggregation, measure.frequency) == ("direct", "sum", "month")
+    exported = framework_data(access=admin_of(world))["measures"][0]
+    assert (exported["formula"], exported["aggregation"], exported["frequency"]) == (
+        "direct",
+        "sum",
+        "month",
+    )
+
+
+def test_measure_fields_left_out_take_their_defaults(world):
+    data = yaml.safe_load(full_file(world))
+    for key in ("formula", "aggregation", "frequency"):
+        del data["measures"][0][key]
+    assert framework_import(access=admin_of(world), text=yaml.safe_dump(data)).committed
+    measure = PerformanceMeasure.objects.get(network=world.network, code="tutoring-hours")
+    assert (measure.formula, measure.aggregation, measure.frequency) == (
+        "direct",
+        "sum",
+        "quarter",
+    )
+
+
+def test_bad_measure_fields_are_reported_by_path_and_nothing_is_written(world):
+    data = yaml.safe_load(full_file(world))
+    data["measures"][0]["frequency"] = "weekly"
+    report = framework_import(access=admin_of(world), text=yaml.safe_dump(data))
+    assert any(e.startswith("measures[0].frequency: 'weekly' is not one of") for e in report.errors)
+
+    data = yaml.safe_load(full_file(world))
+    data["measures"][0]["aggregation"] = "weighted"
+    report = framework_import(access=admin_of(world), text=yaml.safe_dump(data))
+    assert "measures[0].aggregation: weighting by denominator needs formula: ratio" in (
+        report.errors
+    )
+    assert not report.committed
+    assert not PerformanceMeasure.objects.filter(network=world.network).exists()
 
 
 def test_an_organization_outside_the_network_is_not_found(world):
