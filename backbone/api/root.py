@@ -7,6 +7,7 @@ there is no default auth, so an operation without it fails loudly in the tests.
 from ninja import NinjaAPI
 
 from backbone.api import errors, governance, networks, organizations, partners, tenancy
+from backbone.measurement import api as measurement_api
 
 api = NinjaAPI(
     title="Backbone API",
@@ -27,3 +28,4 @@ api.add_router("/networks", tenancy.router)
 api.add_router("/networks", organizations.router)
 api.add_router("/networks", partners.router)
 api.add_router("/networks", governance.router)
+api.add_router("/networks", measurement_api.router)

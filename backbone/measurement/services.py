@@ -13,6 +13,15 @@ from backbone.core.access import Access
 from backbone.core.models import AuditEvent
 from backbone.measurement.models import DataValue, DataValueVersion
 
+
+def _changed(access: Access, value_ids: list[int]) -> None:
+    """Tell the analytics, once the transaction commits, which values changed."""
+    from backbone.insights.refresh import data_values_changed
+
+    network_id = access.network.pk
+    transaction.on_commit(lambda: data_values_changed(network_id=network_id, value_ids=value_ids))
+
+
 TRACKED = ("value", "numerator", "denominator", "comment", "status", "review_comment")
 
 
@@ -69,6 +78,7 @@ def data_value_create(*, access: Access, fields: dict, via: str = "web") -> Data
         setattr(value, name, item)
     value.save()
     _record(access=access, value=value, old=None, before=None, reason="", via=via)
+    _changed(access, [value.pk])
     return value
 
 
@@ -97,6 +107,7 @@ def data_value_update(
     stored.updated_by = access.actor
     stored.save()
     _record(access=access, value=stored, old=old, before=before, reason=reason, via=via)
+    _changed(access, [stored.pk])
     return stored
 
 
@@ -119,7 +130,7 @@ def data_values_review(
         raise PermissionDenied("Only network admins approve or return data.")
     if action == "return" and not comment.strip():
         raise ValidationError("Returning data needs a comment saying what to fix.")
-    count = 0
+    count, changed = 0, []
     for value in values:
         stored = DataValue.objects.select_for_update().get(pk=value.pk, network=access.network)
         if stored.status not in sources:
@@ -133,5 +144,8 @@ def data_values_review(
         stored.updated_by = access.actor
         stored.save()
         _record(access=access, value=stored, old=old, before=before, reason=comment, via=via)
+        changed.append(stored.pk)
         count += 1
+    if changed:
+        _changed(access, changed)
     return count

@@ -29,6 +29,8 @@ EXPECTED_PATHS = {
     "/api/v1/networks/{network}/organizations/{organization_slug}",
     "/api/v1/networks/{network}/organizations/{organization_slug}/identifiers",
     "/api/v1/networks/{network}/organizations/{organization_slug}/identifiers/{id}",
+    "/api/v1/networks/{network}/data/imports",
+    "/api/v1/networks/{network}/data/imports/{id}",
 }
 
 
@@ -51,11 +53,12 @@ def test_every_operation_has_a_unique_id_and_declares_its_errors(client):
     document = client.get("/api/v1/openapi.json").json()
     ids = [operation["operationId"] for _, _, operation in operations(document)]
 
-    assert len(ids) == len(set(ids)) == 51
+    assert len(ids) == len(set(ids)) == 53
     for method, path, operation in operations(document):
         codes = set(operation["responses"])
         assert {"401", "403", "404", "422"} <= codes, (method, path)
-        created = method == "post" and not path.endswith("/revoke")
+        # A data import answers 202 (a new job) or 200 (the same job, by Idempotency-Key).
+        created = method == "post" and not path.endswith(("/revoke", "/data/imports"))
         success = {"delete": "204"}.get(method, "201" if created else "200")
         assert success in codes, (method, path)
         assert operation["security"][:2] == [{"BearerToken": []}, {"SessionCookie": []}]

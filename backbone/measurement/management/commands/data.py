@@ -7,11 +7,11 @@ from django.core.management.base import CommandError
 
 from backbone.core.management.import_command import ImportCommand
 from backbone.measurement.data_file import data_export, data_import
-from backbone.measurement.models import Indicator
+from backbone.measurement.models import Indicator, PerformanceMeasure
 
 
 class Command(ImportCommand):
-    help = "Import or export indicator data in the tidy format (one row per value)."
+    help = "Import or export indicator and measure data in the tidy format (one row per value)."
     entity = "indicator data"
 
     def add_arguments(self, parser):
@@ -27,7 +27,9 @@ class Command(ImportCommand):
         export = actions.add_parser("export", help="Write the network's data to a file.")
         export.add_argument("file", help="The .csv or .xlsx file to write ('-' for stdout).")
         export.add_argument("--network", required=True, metavar="SLUG")
-        export.add_argument("--indicator", metavar="CODE", help="Only this indicator.")
+        export.add_argument(
+            "--indicator", metavar="CODE", help="Only this indicator or performance measure."
+        )
         export.add_argument(
             "--as",
             dest="as_email",
@@ -49,9 +51,11 @@ class Command(ImportCommand):
         access = self.access(options["network"], options["as_email"])
         indicator = None
         if options["indicator"]:
-            indicator = access.scope(Indicator).filter(code=options["indicator"]).first()
+            code = options["indicator"]
+            indicator = access.scope(Indicator).filter(code=code).first()
+            indicator = indicator or access.scope(PerformanceMeasure).filter(code=code).first()
             if indicator is None:
-                raise CommandError(f"No indicator has the code {options['indicator']!r}.")
+                raise CommandError(f"No indicator or measure has the code {code!r}.")
         name = options["file"]
         data = data_export(access=access, indicator=indicator, filename=name)
         if name == "-":
