@@ -34,6 +34,7 @@ from backbone.directory.models import (
     Taxonomy,
     TaxonomyTerm,
 )
+from backbone.directory.search import full_text_filter
 
 MAX_PER_PAGE = 500
 DEFAULT_PER_PAGE = 50
@@ -177,7 +178,7 @@ def _term_filters(access: Access, entity: str, params) -> list[uuid.UUID] | None
 
 
 def services_matching(access: Access, params):
-    services = _search(access.scope(Service), params, "name", "data__description")
+    services = access.scope(Service).filter(full_text_filter(access, params.get("search")))
     organization = params.get("organization_id")
     if organization:
         found = hsds_uuid(organization)
@@ -192,14 +193,13 @@ def services_matching(access: Access, params):
 
 
 def service_at_locations_matching(access: Access, params):
-    links = _search(
-        access.scope(ServiceAtLocation),
-        params,
-        "service__name",
-        "service__data__description",
-        "location__name",
-        "data__description",
-    )
+    links = access.scope(ServiceAtLocation)
+    text = (params.get("search") or "").strip()
+    if text:
+        matching = access.scope(Service).filter(full_text_filter(access, text))
+        links = links.filter(
+            Q(service__in=matching.values("pk")) | Q(location__name__icontains=text)
+        )
     organization = params.get("organization_id")
     if organization:
         found = hsds_uuid(organization)

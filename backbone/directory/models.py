@@ -12,6 +12,7 @@ model field that holds it, and `hsds_columns` lists the HSDS fields kept as colu
 
 from __future__ import annotations
 
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 
 from backbone.core.models import Area, LifeStage, Network
@@ -310,3 +311,161 @@ HSDS_MODELS: tuple[type[HsdsRecord], ...] = (
 )
 MODEL_FOR_TABLE = {model.hsds_table: model for model in HSDS_MODELS}
 DIRECTORY_MODELS = (*HSDS_MODELS, ServiceCapacity)
+
+
+# Search, listings and uploads (not HSDS tables) ------------------------------------------
+
+
+class ServiceSearch(models.Model):
+    """One row per service: what search shows and ranks, rebuilt by `search_index_refresh`.
+
+    `facets` lists the service's filter values for reading (" term:food lang:es "); the
+    filters themselves use the indexed ServiceFacet rows. The text columns feed the
+    full-text index: the FTS5 table `directory_service_fts` on SQLite, the `document`
+    tsvector (GIN-indexed) on PostgreSQL."""
+
+    network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="+")
+    service = models.OneToOneField(Service, on_delete=models.CASCADE, related_name="search_entry")
+    name = models.TextField(blank=True)
+    organization_name = models.TextField(blank=True)
+    body = models.TextField(blank=True)
+    facets = models.TextField(blank=True)
+    verified_on = models.DateField(null=True, blank=True)
+    document = SearchVectorField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "service search entry"
+        verbose_name_plural = "service search entries"
+        indexes = [models.Index(fields=["network", "verified_on"])]
+
+    def __str__(self) -> str:
+        return f"search entry of {self.name}"
+
+
+class ServiceFacet(models.Model):
+    """One filter value of a service ("term:food", "lang:es", "area:12"), indexed so a
+    filter is an index lookup rather than a scan. Rebuilt with its ServiceSearch row."""
+
+    network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="+")
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="facets")
+    token = models.CharField(max_length=200)
+
+    class Meta:
+        indexes = [models.Index(fields=["network", "token", "service"])]
+
+    def __str__(self) -> str:
+        return self.token
+
+
+class ServiceSearchPoint(models.Model):
+    """A place where a service is offered (from its locations' latitude and longitude)."""
+
+    network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="+")
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="search_points")
+    latitude = models.FloatField()
+    longitude = models.FloatField()
+
+    class Meta:
+        indexes = [models.Index(fields=["network", "latitude", "longitude"])]
+
+    def __str__(self) -> str:
+        return f"{self.latitude}, {self.longitude}"
+
+
+class ServiceOpening(models.Model):
+    """Weekly opening hours of a service, from its HSDS schedules (weekday 0 = Monday)."""
+
+    network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="+")
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="openings")
+    weekday = models.PositiveSmallIntegerField()
+    opens_at = models.TimeField()
+    closes_at = models.TimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["network", "weekday", "opens_at"])]
+
+    def __str__(self) -> str:
+        return f"day {self.weekday} {self.opens_at}-{self.closes_at}"
+
+
+class ResourceList(models.Model):
+    """A shareable list of services for a client: service ids only, no personal data."""
+
+    network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="+")
+    token = models.CharField(max_length=40, unique=True)
+    service_ids = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"resource list {self.token[:8]}"
+
+
+class ListingChangeRequest(models.Model):
+    """A partner's proposed change to one of its own listings, for the backbone to decide."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for approval"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="+")
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="change_requests")
+    organization = models.ForeignKey(
+        NetworkOrganization, on_delete=models.CASCADE, related_name="+"
+    )
+    proposed = models.JSONField(help_text="Field -> proposed value.")
+    current = models.JSONField(help_text="Field -> value when proposed.")
+    note = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    proposed_by = models.ForeignKey(
+        "core.User", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_by = models.ForeignKey(
+        "core.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"change to {self.service.name} ({self.get_status_display()})"
+
+
+class DirectoryUpload(models.Model):
+    """An HSDS file sent on the web, imported by a background task that reports progress."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Importing"
+        DONE = "done", "Done"
+        INVALID = "invalid", "Has problems: nothing written"
+        FAILED = "failed", "Failed: nothing written"
+
+    network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="+")
+    created_by = models.ForeignKey(
+        "core.User", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    filename = models.CharField(max_length=255)
+    content = models.BinaryField()
+    repair = models.BooleanField(default=False)
+    skip_invalid = models.BooleanField(default=False)
+    dry_run = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    step = models.CharField(max_length=100, blank=True)
+    percent = models.PositiveSmallIntegerField(default=0)
+    report = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.get_status_display()})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.INVALID, self.Status.FAILED)

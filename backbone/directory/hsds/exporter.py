@@ -98,7 +98,9 @@ class Nester:
             out["taxonomy_term"] = dict(term)
             taxonomy = self.by_id["taxonomy"].get(term.get("taxonomy_id"))
             if taxonomy:
-                out["taxonomy_term"]["taxonomy"] = dict(taxonomy)
+                # In HSDS 3.0 a term's `taxonomy` is text; the vocabulary object nests as
+                # `taxonomy_detail` (as in the official service_full.json).
+                out["taxonomy_term"]["taxonomy_detail"] = dict(taxonomy)
         return out
 
     def nest(self, table: str, record: dict) -> dict:
