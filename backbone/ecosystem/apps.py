@@ -6,3 +6,6 @@ class EcosystemConfig(AppConfig):
     label = "ecosystem"
     verbose_name = "Ecosystem of programs: gap map and designed referral pathways"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from backbone.ecosystem import permissions  # noqa: F401
