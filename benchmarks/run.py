@@ -36,7 +36,14 @@ from benchmarks.harness import REGISTRY, Context, Row, markdown_table, write_jso
 from benchmarks.server import ServerConfig, running_server  # noqa: E402
 
 # Modules whose import registers benchmarks, in the order their rows appear.
-BENCHMARK_MODULES = ["benchmarks.pages", "benchmarks.queries", "benchmarks.directory_io"]
+BENCHMARK_MODULES = [
+    "benchmarks.pages",
+    "benchmarks.queries",
+    "benchmarks.measurement_import",
+    "benchmarks.measurement_analytics",
+    "benchmarks.directory_io",
+    "benchmarks.directory_search",
+]
 SIZES = ("small", "medium", "state")
 ORGANIZATIONS = {"small": "≈40", "medium": "≈300", "state": "5,000"}
 

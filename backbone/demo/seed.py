@@ -26,6 +26,7 @@ from backbone.core.models import (
     Sector,
     User,
 )
+from backbone.demo import directory_seed, measurement_seed
 from backbone.governance.models import WorkingGroup
 from backbone.partners import readiness
 from backbone.partners.models import ProspectAssessment, ReadinessAssessment
@@ -350,7 +351,11 @@ def seed(
     people = _seed_people(network, spec, rng, fake, organizations)
     _seed_working_groups(network, rng, stages, organizations, people)
     _seed_framework(network, people[0])
+    measurement_seed.seed_measurement(
+        network, admin=people[0], organizations=organizations, areas=areas, log=log
+    )
     _seed_assessments(network, rng, fake, organizations, people)
+    directory_seed.seed_directory(network, size, log=log)
     log(
         f"Seeded {network.name}: {len(organizations)} organizations, {len(areas)} areas, "
         f"{len(people)} people."
@@ -713,7 +718,11 @@ def _seed_framework(network, admin) -> None:
     """The cradle-to-career starter framework, imported as a network admin would."""
     from backbone.core.access import NETWORK_ADMIN, Access
     from backbone.measurement.framework_file import framework_import, template_path
+    from backbone.measurement.models import Indicator
 
+    # Only once: importing the template again would reset the demo's baselines.
+    if Indicator.objects.filter(network=network).exists():
+        return
     access = Access(user=admin, network=network, role=NETWORK_ADMIN)
     report = framework_import(access=access, text=template_path("cradle-to-career").read_text())
     if report.errors:

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 class Link:
     label: str
     url_name: str
-    needs: str = ""  # "app_label.Model" whose view right the page requires
+    needs: str = ""  # "app_label.Model" whose right (`action`) the page requires
+    action: str = "view"
 
 
 @dataclass(frozen=True)
@@ -33,10 +34,10 @@ ELEMENTS = [
         "stages the network works along.",
         links=(
             Link("Purpose and home", "framework:network-home"),
+            Link("Results framework", "measurement:framework"),
             Link("Life stages", "core:life-stage-list"),
             Link("Areas", "core:area-list"),
         ),
-        planned=("Community needs data by area and population", "Results for each life stage"),
     ),
     Element(
         2,
@@ -59,11 +60,11 @@ ELEMENTS = [
         "Mutually-reinforcing activities",
         "A service directory on Open Referral HSDS 3.0, gaps and redundancy in services, "
         "and referral pathways from one resource to the next.",
-        planned=(
-            "Service directory pages, search and the HSDS API (HSDS 3.0 import and export work "
-            "today from the command line: backbone hsds import|export)",
-            "Ecosystem map of gaps and redundancy",
-            "Designed referral pathways",
+        links=(
+            Link("Service directory", "directory:directory-search"),
+            Link("Ecosystem map", "ecosystem:map"),
+            Link("Referral pathways", "ecosystem:pathway-list"),
+            Link("Import HSDS data", "directory:upload", needs="directory.Service", action="add"),
         ),
     ),
     Element(
@@ -72,11 +73,37 @@ ELEMENTS = [
         "Collective performance measurement",
         "Shared indicators, partner data submissions, progress against shared goals, "
         "disaggregation by race, gender, income and geography, and a public report card.",
-        planned=(
-            "Pages for results, indicators and performance measures (the framework file "
-            "works today from the command line: backbone framework import|export)",
-            "Partner data submission with validation and approval",
-            "Equity analytics, scorecards and a public report card",
+        links=(
+            Link("Scorecard", "insights:scorecard"),
+            Link("Results framework", "measurement:framework"),
+            Link("My reporting", "measurement:submission-list", needs="measurement.Submission"),
+            Link(
+                "Review submissions",
+                "measurement:review-list",
+                needs="measurement.ReportingAssignment",
+                action="add",
+            ),
+            Link(
+                "Reporting assignments",
+                "measurement:assignment-list",
+                needs="measurement.ReportingAssignment",
+            ),
+            Link(
+                "Completeness",
+                "measurement:completeness-report",
+                needs="measurement.ReportingAssignment",
+                action="add",
+            ),
+            Link(
+                "Upload data",
+                "measurement:import-job-create",
+                needs="measurement.ImportJob",
+                action="add",
+            ),
+            Link("Public report card", "insights:public-report-card"),
+            Link(
+                "Publishing", "insights:publishing", needs="measurement.Indicator", action="change"
+            ),
         ),
     ),
     Element(

@@ -29,6 +29,16 @@ from backbone.core.models import (
 )
 from backbone.core.services import token_create
 from backbone.directory import models as directory
+from backbone.ecosystem.models import NeedIndicator, Pathway, PathwayEdge, PathwayStep
+from backbone.measurement.models import (
+    DataValue,
+    ImportJob,
+    Indicator,
+    ReportingAssignment,
+    Result,
+    Submission,
+    ValidationRule,
+)
 from backbone.partners.models import ProspectAssessment, ReadinessAssessment
 from backbone.testing import factories as f
 
@@ -120,21 +130,113 @@ def leaky(world):
             network=other, hsds_id=uuid.uuid4(), taxonomy=taxonomy, name=f"{SENTINEL} term"
         ),
     ]
+    listing_change = directory.ListingChangeRequest.objects.create(
+        network=other, service=service, organization=org, proposed={"name": SENTINEL}, current={}
+    )
+    upload = directory.DirectoryUpload.objects.create(
+        network=other, filename=f"{SENTINEL}.json", content=b"", report={"fatal": SENTINEL}
+    )
+    # The token that fill() gives every <token>: a resource list of the other network.
+    directory.ResourceList.objects.create(
+        network=other, token="no-such-invitation-token", service_ids=[service.pk]
+    )
     # Backbone-private data in the member's own network.
     f.ProspectAssessmentFactory(network=world.network, organization=world.prospect, notes=PRIVATE)
     area_here = f.AreaFactory(network=world.network, name="Harbor County", code="RL-001")
     world.organization.areas_served.add(area_here, area)  # an org in both networks
+    other_result = Result.objects.create(
+        network=other, code="zzleak-result", name=f"{SENTINEL} result", life_stage=stage
+    )
+    Indicator.objects.create(
+        network=other,
+        result=other_result,
+        code="zzleak-indicator",
+        name=f"{SENTINEL} indicator",
+        definition=SENTINEL,
+        unit="count",
+        polarity="higher_is_better",
+        aggregation="sum",
+        frequency="calendar_year",
+        is_public=True,  # on the other network's public report card
+    )
+    # Data imports (measurement.import_jobs) and validation rules of the other network.
+    leaky_job = ImportJob.objects.create(
+        network=other,
+        filename=f"{SENTINEL}.csv",
+        content=SENTINEL.encode(),
+        sha256="0" * 64,
+        report={"errors": [{"row": 2, "message": SENTINEL}]},
+    )
+    leaky_rule = ValidationRule.objects.create(
+        network=other, code="zzleak-rule", name=SENTINEL, left="a", operator="<=", right="b"
+    )
+    leaky_assignment = ReportingAssignment.objects.create(
+        network=other, organization=org, name=SENTINEL, frequency="quarter", first_period="2024-Q1"
+    )
+    # Reporting (measurement.views_entry): a submitted submission with a value in it.
+    leaky_submission = Submission.objects.create(
+        network=other,
+        assignment=leaky_assignment,
+        organization=org,
+        period="2024-Q1",
+        period_start="2024-01-01",
+        period_end="2024-03-31",
+        due_date="2024-04-30",
+        status="submitted",
+        review_comment=SENTINEL,
+    )
+    leaky_value = DataValue.objects.create(
+        network=other,
+        indicator=Indicator.objects.get(network=other, code="zzleak-indicator"),
+        submission=leaky_submission,
+        period="2024-Q1",
+        period_start="2024-01-01",
+        period_end="2024-03-31",
+        organization=org,
+        value=7,
+        comment=SENTINEL,
+        status="submitted",
+    )
+    # Ecosystem (gap map settings and designed pathways) of the other network.
+    leaky_pathway = Pathway.objects.create(
+        network=other, name=f"{SENTINEL} pathway", description=SENTINEL, owner_organization=org
+    )
+    leaky_steps = [
+        PathwayStep.objects.create(
+            network=other, pathway=leaky_pathway, name=f"{SENTINEL} step {n}", position=n
+        )
+        for n in range(2)
+    ]
+    PathwayEdge.objects.create(
+        network=other, pathway=leaky_pathway, from_step=leaky_steps[0], to_step=leaky_steps[1]
+    )
+    leaky_need = NeedIndicator.objects.create(
+        network=other,
+        category="education",
+        indicator=Indicator.objects.get(network=other, code="zzleak-indicator"),
+    )
     return {
+        "code": "zzleak-indicator",
         "network_slug": other.slug,
         "organization_slug": org.slug,
         "hsds_id": [str(row.hsds_id) for row in directory_rows],
         "pk": sorted(
             {
                 stage.pk,
+                leaky_job.pk,
+                leaky_rule.pk,
+                leaky_assignment.pk,
+                leaky_submission.pk,
+                leaky_value.pk,
+                leaky_pathway.pk,
+                leaky_need.pk,
+                *(step.pk for step in leaky_steps),
                 area.pk,
                 group.pk,
                 prospect_org.pk,
                 org.pk,
+                listing_change.pk,
+                upload.pk,
                 *ProspectAssessment.objects.filter(network=other).values_list("pk", flat=True),
                 *ReadinessAssessment.objects.filter(network=other).values_list("pk", flat=True),
                 *NetworkRole.objects.filter(network=other).values_list("pk", flat=True),
@@ -193,6 +295,15 @@ def fill(route_name: str, converters: dict, leaky, world, network_slug: str):
             values[name] = leaky["hsds_id"] if ours else leaky["hsds_id"][:1]
         elif name == "element_slug":
             values[name] = ["measurement"]
+        elif name == "code":
+            # Indicator pages (insights): the other network's indicator.
+            values[name] = [leaky["code"]]
+        elif name == "year":
+            values[name] = [2024]  # the community report
+        elif name == "fmt":
+            values[name] = ["csv", "xlsx"]
+        elif name == "chart":
+            values[name] = ["trend", "partner"]
         elif name == "token":
             # A valid token is the invitee's credential and shows the inviting network by
             # design (test_invitations); here: an unknown token reveals nothing.

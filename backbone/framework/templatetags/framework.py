@@ -18,7 +18,7 @@ def framework_nav(context):
     for element in ELEMENTS:
         links = []
         for link in element.links:
-            if link.needs and not access.allows(apps.get_model(link.needs)):
+            if link.needs and not access.allows(apps.get_model(link.needs), link.action):
                 continue
             try:
                 links.append({"label": link.label, "url": reverse(link.url_name, args=[slug])})
