@@ -52,7 +52,7 @@ def test_network_admin_walks_the_main_pages(page, demo):
     for path in MAIN_PAGES:
         visit(page, f"{NETWORK}/{path}")
 
-    visit(page, f"{NETWORK}/framework/measurement/")
+    visit(page, f"{NETWORK}/framework/accountability/")
     assert page.get_by_role("heading", name="Not available yet").is_visible()
 
     visit(page, "/accounts/tokens/")

@@ -18,6 +18,7 @@ from backbone.core.models import (
     NetworkRole,
     OrganizationIdentifier,
 )
+from backbone.measurement.models import ImportJob
 from backbone.partners.models import ReadinessAssessment
 from backbone.testing import factories as f
 
@@ -55,6 +56,9 @@ def rows_of(network, organization) -> dict:
         ).pk,
         "readiness-assessments": ReadinessAssessment.objects.create(
             network=network, organization=organization, answers=ANSWERS, score=60, level="ready"
+        ).pk,
+        "imports": ImportJob.objects.create(
+            network=network, filename="values.csv", content=b"indicator,period", sha256="0" * 64
         ).pk,
         "audit-events": AuditEvent.objects.create(
             network=network,
