@@ -57,8 +57,13 @@ class Card:
         return selectors.TREND_LABELS.get(progress.trend, progress.trend)
 
 
-def _latest_target(indicator):
-    targets = sorted(indicator.targets.all(), key=lambda t: t.period)
+def _target(released: selectors.Released):
+    """The target the status is judged against (as on the members' scorecard), else the
+    latest one set."""
+    progress = released.progress
+    if progress and progress.target is not None:
+        return (progress.target_period, progress.target)
+    targets = sorted(released.indicator.targets.all(), key=lambda t: t.period)
     return (targets[-1].period, targets[-1].value) if targets else None
 
 
@@ -67,7 +72,7 @@ def card_for(released: selectors.Released, *, with_chart: bool = True) -> Card:
     values = [row.figure.value for row in released.totals()][-8:]
     card = Card(
         released=released,
-        target=_latest_target(indicator),
+        target=_target(released),
         sparkline=charts.sparkline_svg(values, label=indicator.name, unit=indicator.unit),
     )
     if with_chart:
