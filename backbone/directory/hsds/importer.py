@@ -14,13 +14,15 @@ rows are written with bulk_create / bulk_update; nothing is queried per row.
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 
-from django.db import connection, models, transaction
+from django.db import transaction
 
+from backbone.core.bulk import bulk_insert
 from backbone.core.models import Organization, OrganizationIdentifier
 from backbone.directory.hsds import repairs
 from backbone.directory.hsds.reading import Record
@@ -120,11 +122,17 @@ def _problem(record: Record, name: str, message: str) -> Problem:
     return Problem(record.file, record.row, record.table, record.id, name, message)
 
 
-def _uuid(value) -> str:
+@functools.lru_cache(maxsize=1 << 20)
+def _uuid_text(value: str) -> str:
     try:
-        return str(uuid.UUID(str(value)))
+        return str(uuid.UUID(value))
     except ValueError:
-        return str(value)
+        return value
+
+
+def _uuid(value) -> str:
+    """The canonical text of an id (a state directory repeats each id many times)."""
+    return _uuid_text(str(value))
 
 
 def _merge_duplicates(records: list[Record], problems: dict[int, list[Problem]]) -> list[Record]:
@@ -332,63 +340,6 @@ def _organization_matches(network) -> tuple[dict[str, int], dict[str, int]]:
     return by_name, by_ein
 
 
-# Field types whose Python value is what the database driver takes as it is.
-PLAIN_FIELDS = (
-    models.CharField,
-    models.TextField,
-    models.IntegerField,
-    models.BooleanField,
-    models.ForeignKey,
-)
-
-
-def _inserter(model: type[HsdsRecord]):
-    """(SQL, row builder) to insert MODEL rows with executemany: the ORM's bulk_create
-    spends most of an import building model instances. Fields the importer does not set
-    get their model default, so columns added later keep working."""
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    names = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    marks = ", ".join(["%s"] * len(fields))
-    sql = (
-        f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({names}) VALUES ({marks})"  # noqa: S608 (names from the model, values as parameters)
-    )
-    preps = [_prep(f) for f in fields]
-    defaults = {f.attname: f.get_default() for f in fields}
-
-    def row(values: dict) -> list:
-        merged = {**defaults, **values}
-        return [
-            merged[f.attname]
-            if prep is None or merged[f.attname] is None
-            else prep(merged[f.attname])
-            for f, prep in zip(fields, preps, strict=True)
-        ]
-
-    return sql, row
-
-
-def _prep(field: models.Field):
-    """How a value of FIELD goes to the driver: None when as it is."""
-    if isinstance(field, PLAIN_FIELDS):
-        return None
-    if connection.vendor == "sqlite":
-        # What Django's UUIDField and JSONField store on SQLite, without the field calls.
-        if isinstance(field, models.UUIDField):
-            return lambda value: value.hex
-        if isinstance(field, models.JSONField) and field.encoder is None:
-            return json.dumps
-    return lambda value: field.get_db_prep_save(value, connection)
-
-
-def _insert(model: type[HsdsRecord], rows: list[dict]) -> None:
-    if not rows:
-        return
-    sql, build = _inserter(model)
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), BATCH * 5):
-            cursor.executemany(sql, [build(row) for row in rows[start : start + BATCH * 5]])
-
-
 @transaction.atomic
 def _write(network, incoming, existing, result: HsdsImportResult, updated_by: str) -> None:
     today = datetime.date.today().isoformat()
@@ -407,7 +358,7 @@ def _write(network, incoming, existing, result: HsdsImportResult, updated_by: st
             if before is not None and before[1] == values:
                 continue
             columns, links, data = split(model, values)
-            fields = {"network_id": network.pk, "hsds_id": uuid.UUID(hsds_id), "data": data}
+            fields = {"network_id": network.pk, "hsds_id": hsds_id, "data": data}
             fields.update(columns)
             for hsds_field, target_id in links.items():
                 name = model.hsds_links[hsds_field]
@@ -450,7 +401,7 @@ def _write(network, incoming, existing, result: HsdsImportResult, updated_by: st
                                 updated_by,
                             )
                         )
-        _insert(model, to_create)
+        bulk_insert(model, to_create)
         if to_update:
             fields = ["data", *model.hsds_columns, *model.hsds_links.values()]
             if model is DirectoryOrganization:
@@ -462,7 +413,7 @@ def _write(network, incoming, existing, result: HsdsImportResult, updated_by: st
                 "hsds_id", "pk"
             )
         }
-    _insert(Metadata, change_log)
+    bulk_insert(Metadata, change_log)
     result.change_log = len(change_log)
 
 
