@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "backbone.directory",
     "backbone.insights",
     "backbone.ecosystem",
+    "backbone.referrals",
     "backbone.framework",
     "backbone.demo",
 ]
@@ -153,6 +154,11 @@ ACCOUNT_RATE_LIMITS = {
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = SITE_NAME
 BACKBONE_REQUIRE_ADMIN_MFA = env_bool("BACKBONE_REQUIRE_ADMIN_MFA", True)
+
+# Client fields (referrals) are encrypted with these Fernet keys, newest first; see
+# backbone/referrals/crypto.py and docs/referrals.md for rotation. Required when DEBUG=0.
+BACKBONE_ENCRYPTION_KEYS = env_str("BACKBONE_ENCRYPTION_KEYS")
+BACKBONE_BLIND_INDEX_KEY = env_str("BACKBONE_BLIND_INDEX_KEY")
 
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
