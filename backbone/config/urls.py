@@ -15,4 +15,5 @@ urlpatterns = [
     path("", include("backbone.measurement.urls")),
     path("", include("backbone.insights.urls")),
     path("", include("backbone.ecosystem.urls")),
+    path("", include("backbone.referrals.urls")),
 ]
