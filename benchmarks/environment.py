@@ -135,6 +135,9 @@ class Database:
         )
 
 
+BENCH_ENCRYPTION_KEY = "YmVuY2htYXJrLW9ubHkta2V5LW5vdC1hLXNlY3JldCE="
+
+
 def production_env(database: Database) -> dict[str, str]:
     """DEBUG=0 settings as a deployment would run them, minus TLS (traffic is local)."""
     env = dict(os.environ)
@@ -144,6 +147,10 @@ def production_env(database: Database) -> dict[str, str]:
             "BACKBONE_HOME": str(ROOT),
             "DEBUG": "0",
             "SECRET_KEY": secrets.token_urlsafe(64),
+            # Fixed, benchmark-only keys: a reused benchmark database must stay readable
+            # from one run to the next (a deployment sets its own; see docs/referrals.md).
+            "BACKBONE_ENCRYPTION_KEYS": BENCH_ENCRYPTION_KEY,
+            "BACKBONE_BLIND_INDEX_KEY": "benchmark-only-blind-index-key",
             "ALLOWED_HOSTS": "127.0.0.1",
             "SECURE_SSL_REDIRECT": "0",
             "DATABASE_URL": database.url,

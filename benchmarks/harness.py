@@ -47,19 +47,23 @@ class Benchmark:
     function: Callable[[Any], Iterable[Row]]
     description: str
     needs_server: bool
+    # False for benchmarks that build their own database (the seeded one is then skipped).
+    needs_database: bool = True
 
 
 REGISTRY: dict[str, Benchmark] = {}
 
 
-def benchmark(name: str, *, needs_server: bool = True):
+def benchmark(name: str, *, needs_server: bool = True, needs_database: bool = True):
     """Register FUNCTION(context) -> iterable of Rows under NAME (for `--only NAME`)."""
 
     def register(function):
         if name in REGISTRY:
             raise ValueError(f"Benchmark {name!r} is registered twice.")
         doc = (function.__doc__ or "").strip().splitlines()
-        REGISTRY[name] = Benchmark(name, function, doc[0] if doc else "", needs_server)
+        REGISTRY[name] = Benchmark(
+            name, function, doc[0] if doc else "", needs_server, needs_database
+        )
         return function
 
     return register

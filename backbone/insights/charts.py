@@ -9,6 +9,7 @@ differ by dash and point shape, so nothing is told by colour alone.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import json
@@ -346,6 +347,12 @@ def chart_png(chart: Chart, *, scale: float = 2) -> bytes:
 def sparkline_svg(values: Sequence[Decimal | None], *, label: str = "", unit: str = "") -> str:
     """A small line of recent values, drawn directly (a scorecard has dozens of them).
     The last value has a dot; gaps (None) break the line."""
+    return _sparkline(tuple(values), label, unit)
+
+
+@functools.lru_cache(maxsize=4096)
+def _sparkline(values: tuple[Decimal | None, ...], label: str, unit: str) -> str:
+    # Drawn once per process for the same figures: a warm scorecard redraws nothing.
     width, height, pad = 96, 24, 3
     numbers = [float(v) for v in values if v is not None]
     text = label or "Recent values"

@@ -24,6 +24,11 @@ class AnalyticsState(models.Model):
     rebuild_seconds = models.FloatField(default=0)
     cells = models.PositiveBigIntegerField(default=0)
     refreshed_at = models.DateTimeField()
+    version = models.PositiveBigIntegerField(
+        default=0,
+        help_text="Goes up with every rebuild and refresh, in the same transaction as the "
+        "cells, so figures cached under one version are never stale.",
+    )
 
     def __str__(self) -> str:
         return f"Analytics of {self.network}"

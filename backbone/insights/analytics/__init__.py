@@ -11,7 +11,14 @@ from backbone.insights.analytics.build import ensure_built, rebuild, refresh_val
 from backbone.insights.analytics.cells import Cell
 from backbone.insights.analytics.equity import Gap, equity_gaps
 from backbone.insights.analytics.progress import Progress, progress
-from backbone.insights.analytics.queries import breakdown, by_area, by_organization, series
+from backbone.insights.analytics.queries import (
+    breakdown,
+    breakdowns,
+    by_area,
+    by_areas,
+    by_organization,
+    series,
+)
 from backbone.insights.analytics.scorecard import IndicatorRow, ResultRow, scorecard
 
 __all__ = [
@@ -21,7 +28,9 @@ __all__ = [
     "Progress",
     "ResultRow",
     "breakdown",
+    "breakdowns",
     "by_area",
+    "by_areas",
     "by_organization",
     "ensure_built",
     "equity_gaps",

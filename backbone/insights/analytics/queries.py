@@ -129,6 +129,64 @@ def breakdown(
     ]
 
 
+def breakdowns(
+    access: Access, subject, *, dimensions: list, periods: list[str]
+) -> dict[int, dict[str, list[tuple[Category, Cell]]]]:
+    """`breakdown` of the network figures for each of DIMENSIONS and PERIODS at once, in one
+    read of the cells: {dimension pk: {period: [(category, cell), ...]}}."""
+    fiscal = fiscal_start(access.network.pk)
+    found: dict = {}
+    if not visible(access, subject):
+        return {d.pk: {period: [] for period in periods} for d in dimensions}
+    by_dimension = []
+    for dimension in dimensions:
+        categories = _categories(access, dimension)
+        keys = {f"{dimension.code}={category.code}": category for category in categories}
+        by_dimension.append((dimension, keys))
+    wanted = [key for _, keys in by_dimension for key in keys]
+    if wanted and periods:
+        rows = (
+            cells_of(access, subject)
+            .filter(area=None, period__in=list(periods), disaggregation__in=wanted)
+            .values_list("disaggregation", *CELL_FIELDS)
+        )
+        # Keyed by group and period, so each period chooses its source as `breakdown` does.
+        found = pick(subject, rows, key=lambda row: (row[0], row[2]))
+    return {
+        dimension.pk: {
+            period: [
+                (category, (found.get((key, period)) or [empty_cell(period, fiscal)])[0])
+                for key, category in keys.items()
+            ]
+            for period in periods
+        }
+        for dimension, keys in by_dimension
+    }
+
+
+def by_areas(
+    access: Access, subject, *, areas: list, periods: list[str]
+) -> dict[str, list[tuple[Area, Cell]]]:
+    """The figures of each of AREAS in each of PERIODS, in one read of the cells:
+    {period: [(area, cell), ...]} (a Cell whose value is None where there is no data)."""
+    fiscal = fiscal_start(access.network.pk)
+    found: dict = {}
+    if areas and periods and visible(access, subject):
+        rows = (
+            cells_of(access, subject)
+            .filter(area__in=[a.pk for a in areas], disaggregation="", period__in=list(periods))
+            .values_list("area_id", *CELL_FIELDS)
+        )
+        found = pick(subject, rows, key=lambda row: (row[0], row[2]))
+    return {
+        period: [
+            (area, (found.get((area.pk, period)) or [empty_cell(period, fiscal)])[0])
+            for area in areas
+        ]
+        for period in periods
+    }
+
+
 def by_area(
     access: Access, subject, *, period: str, parent=None, area_kind: str | None = None
 ) -> list[tuple[Area, Cell]]:

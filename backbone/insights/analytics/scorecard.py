@@ -1,18 +1,24 @@
 """The network scorecard: every result with its indicators' latest figures, progress,
 sparkline and largest equity gap, in a handful of indexed queries whatever the size of
-the data (two reads of the cell table, plus the framework)."""
+the data (two reads of the cell table, plus the framework).
+
+Computed once per version of the network's analytics (every rebuild and refresh bumps
+it, in the same transaction as the cells) and framework, and kept in Django's cache:
+a warm read is the framework's few small queries and one cache read."""
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.cache import cache
 from django.db.models import Q
 
 from backbone.core.access import PUBLIC, Access
 from backbone.core.models import Area
-from backbone.insights.analytics.build import ensure_built
+from backbone.insights.analytics.build import analytics_version
 from backbone.insights.analytics.cells import CELL_FIELDS, Cell, pick
 from backbone.insights.analytics.equity import Gap, gaps_from
 from backbone.insights.analytics.progress import Progress, progress
@@ -20,6 +26,8 @@ from backbone.insights.models import AnalyticsCell
 from backbone.measurement.models import Category, Dimension, Indicator, Result
 
 SPARKLINE = 12  # periods
+CACHE_SECONDS = 600  # bounds how long a renamed category or area shows its old name
+CACHE_FORMAT = 1  # bump when what is cached changes shape
 
 
 @dataclass
@@ -40,13 +48,49 @@ class ResultRow:
 def scorecard(access: Access, *, public_only: bool = False) -> list[ResultRow]:
     """Each result the access may see, with a row per indicator (only the public ones
     with PUBLIC_ONLY, and always for the public)."""
-    ensure_built(access.network)
+    version = analytics_version(access.network)
     public_only = public_only or access.role == PUBLIC
     results = list(access.scope(Result).order_by("position", "code"))
     indicators = access.scope(Indicator).prefetch_related("targets", "dimensions")
     if public_only:
         indicators = indicators.filter(is_public=True)
     indicators = list(indicators.order_by("position", "code"))
+    key = _cache_key(access, public_only, version, results, indicators)
+    rows = cache.get(key)
+    if rows is None:
+        rows = _compute(access, public_only, results, indicators)
+        cache.set(key, rows, CACHE_SECONDS)
+    return rows
+
+
+def _cache_key(access: Access, public_only: bool, version, results, indicators) -> str:
+    """Changes with the analytics version, what the access may see of the cells, and every
+    field of the results, indicators, their targets and dimensions."""
+
+    def fields(instance):
+        return [getattr(instance, f.attname) for f in instance._meta.concrete_fields]
+
+    parts = [
+        CACHE_FORMAT,
+        access.network.pk,
+        version,
+        access.role == PUBLIC,  # the public sees population figures only
+        public_only,
+        [fields(result) for result in results],
+        [
+            (
+                fields(indicator),
+                sorted((t.period, str(t.value)) for t in indicator.targets.all()),
+                sorted(d.pk for d in indicator.dimensions.all()),
+            )
+            for indicator in indicators
+        ],
+    ]
+    digest = hashlib.sha256(repr(parts).encode()).hexdigest()
+    return f"insights-scorecard:{digest}"
+
+
+def _compute(access: Access, public_only: bool, results, indicators) -> list[ResultRow]:
     series = _series(access, indicators)
     dimensions = _dimension_categories(access, indicators)
     disaggregated = _disaggregated(access, indicators, series)

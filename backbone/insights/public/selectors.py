@@ -21,6 +21,7 @@ from django.core.cache import cache
 from django.http import Http404
 
 from backbone.core.access import PUBLIC, Access
+from backbone.core.models import Area
 from backbone.insights import analytics, charts
 from backbone.insights.models import AnalyticsState
 from backbone.insights.suppression import FOOTNOTES, NOT_PUBLISHED, Table, suppress
@@ -212,14 +213,13 @@ def _period_end(code: str, fiscal_start: int):
         return None
 
 
-def _areas(access: Access, indicator: Indicator, period: str) -> list:
-    """The first level of the area hierarchy with more than one area (a network whose
-    top area is its state is broken down by the counties inside it)."""
-    areas = analytics.by_area(access, indicator, period=period)
+def _breakdown_areas(access: Access) -> list:
+    """The areas of the area breakdown, as `_areas` chooses them (whatever the period)."""
+    areas = list(access.scope(Area).filter(parent=None).order_by("name"))
     for _depth in range(4):
         if len(areas) != 1:
             break
-        inside = analytics.by_area(access, indicator, period=period, parent=areas[0][0])
+        inside = list(access.scope(Area).filter(parent=areas[0]).order_by("name"))
         if not inside:
             break
         areas = inside
@@ -276,28 +276,34 @@ def _release(indicator: Indicator, *, k: int, until_year: int | None, fiscal_sta
     access = public_access(indicator.network)
     kinds = _kinds(indicator)
     dimensions = [d for d in indicator.dimensions.all() if d.kind == Dimension.Kind.CATEGORICAL]
-    rows: list[Row] = []
-    released_cells = []
+    series = []
     for cell in analytics.series(access, indicator):
         period_end = _period_end(cell.period, fiscal_start)
         if until_year and (period_end is None or period_end.year > until_year):
             continue
+        series.append((cell, period_end))
+    codes = [cell.period for cell, _ in series]
+    # Every period's breakdowns in two reads of the cells (not two per period and group).
+    groups = analytics.breakdowns(access, indicator, dimensions=dimensions, periods=codes)
+    areas = _breakdown_areas(access)
+    by_area = analytics.by_areas(access, indicator, areas=areas, periods=codes)
+    rows: list[Row] = []
+    released_cells = []
+    for cell, period_end in series:
         table = Table()
         pieces = [("total", cell, None, None, False)]
         _add_piece(table, "total", cell, kinds)
         for dimension in dimensions:
             group = f"dimension:{dimension.code}"
             keys = []
-            for category, part in analytics.breakdown(
-                access, indicator, dimension=dimension, period=cell.period
-            ):
+            for category, part in groups[dimension.pk][cell.period]:
                 key = (group, category.code)
                 _add_piece(table, key, part, kinds)
                 pieces.append((key, part, dimension, category, False))
                 keys.append(key)
             _relate(table, "total", keys, kinds, group)
         keys = []
-        for area, part in _areas(access, indicator, cell.period):
+        for area, part in by_area[cell.period]:
             key = ("area", area.code)
             _add_piece(table, key, part, kinds)
             pieces.append((key, part, None, area, True))
