@@ -9,22 +9,23 @@ network), a dimension column holds a category code (an area code for a geography
 dimension; blank = total). Direct subjects take `value`, ratios `numerator` and
 `denominator` (a `value` beside them must match).
 
-Every row is checked before anything is written. The plan is made in memory with dict
-lookups (one query per kind of thing a file may name, one for the stored values), then
-the whole file is written in one transaction with multi-row INSERTs and batched UPDATEs:
-the values, one DataValueVersion per created or changed value (who, when, old, new, why)
-and one audit record for the whole import. Importing the same file again changes nothing.
+Every row is checked before anything is written (data_check: the plan is made in memory
+with dict lookups), then the whole file is written in one transaction (data_write): the
+values, one DataValueVersion per created or changed value (who, when, old, new, why) and
+one audit record for the whole import. Importing the same file again changes nothing.
 """
 
 from __future__ import annotations
 
 import csv
+import functools
+import gc
 import io
 import re
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db import transaction
 
@@ -32,7 +33,7 @@ from backbone.core import tabular
 from backbone.core.access import Access
 from backbone.core.models import Area, Membership
 from backbone.core.tabular import ImportResult, RowError, RowPlan, Table, TableError
-from backbone.measurement import periods, validation_rules
+from backbone.measurement import periods
 from backbone.measurement.models import (
     Category,
     DataValue,
@@ -41,7 +42,6 @@ from backbone.measurement.models import (
     ImportJob,
     Indicator,
     PerformanceMeasure,
-    Unit,
 )
 
 KEY_COLUMNS = ["indicator", "period", "organization", "area"]
@@ -83,20 +83,52 @@ def number_text(value: Decimal | None) -> str:
     return format(value.normalize(), "f")
 
 
-@dataclass
 class ValuePlan(RowPlan):
-    fields: dict = field(default_factory=dict)
-    existing: tuple | None = None  # the stored row (see _STORED) when it exists
-    warnings: list[str] = field(default_factory=list)
-    notes: list[DataError] = field(default_factory=list)  # the warnings with their cells
-    key: tuple = ()
+    """What an import does with one value: RowPlan's row, label, action and changes, the
+    checked amounts (`fields`), the stored row it updates (`existing`, see _STORED), its
+    natural `key` and its warnings (`notes`: the same with their cells).
+
+    A plain class, not a dataclass: a file of a million values makes a million of them,
+    and the dataclass __init__ with its default factories was a tenth of the check."""
+
+    def __init__(
+        self,
+        row: int,
+        label: str | tuple[str, ...],
+        action: str = RowPlan.UNCHANGED,
+        changes: list | None = None,
+        fields: dict | None = None,
+        existing: tuple | None = None,
+        key: tuple = (),
+    ):
+        self.row = row
+        self._label = label
+        self.action = action
+        self.changes = [] if changes is None else changes
+        self.fields = {} if fields is None else fields
+        self.existing = existing
+        self.key = key
+        self.warnings: list[str] = []
+        self.notes: list[DataError] = []
+
+    @property
+    def label(self) -> str:
+        """What the row is about: its codes, joined when first asked for (LABEL may be
+        given as a tuple of parts; most plans of a big file are never shown)."""
+        if isinstance(self._label, tuple):
+            self._label = " ".join(filter(None, self._label))
+        return self._label
+
+    @label.setter
+    def label(self, value: str) -> None:
+        self._label = value
 
     def warn(self, note: DataError) -> None:
         self.warnings.append(note.message)
         self.notes.append(note)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Row:
     number: int
     subject: Indicator | PerformanceMeasure
@@ -166,6 +198,11 @@ class _Lookups:
             return None, (
                 f"Both an indicator and a performance measure have the code “{code}”; "
                 "rename one of them in the framework before importing."
+            )
+        if (indicator or measure) and (indicator or measure).system_source:
+            return None, (
+                f"{code} is computed by Backbone from {(indicator or measure).system_source}; "
+                "its values cannot be entered or imported."
             )
         if indicator or measure:
             return indicator or measure, ""
@@ -351,113 +388,28 @@ def _header_name(header: list[str], index: int, letter: str) -> str:
     return header[index] if 0 <= index < len(header) and header[index] else letter
 
 
-# Checking --------------------------------------------------------------------------------
+# Importing -------------------------------------------------------------------------------
 
 
-def _number(text: str, column: str, row: int, errors: list[RowError]) -> Decimal | None:
-    if not text:
-        return None
-    try:
-        number = Decimal(text)
-    except InvalidOperation:
-        number = None
-        if THOUSANDS.fullmatch(text):
-            number = Decimal(text.replace(",", ""))
-    if number is None or not number.is_finite():
-        errors.append(DataError(row, column, text, "This is not a number.", rule="type"))
-        return None
-    if abs(number) >= LIMIT:
-        errors.append(DataError(row, column, text, "This number is too large.", rule="range"))
-        return None
-    return number
+def _collector_paused(function):
+    """Run FUNCTION with Python's cyclic garbage collector off. A file of a million
+    values makes millions of small objects and no reference cycles; the collector's
+    full passes over them were a third of the check. Collection resumes afterwards."""
+
+    @functools.wraps(function)
+    def paused(*args, **kwargs):
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            if enabled:
+                gc.enable()
+
+    return paused
 
 
-def _check_amounts(subject, values: dict, row: int, errors: list[RowError]):
-    """The value, numerator and denominator of a row per the subject's formula, unit and
-    range; None when they are wrong (and ERRORS says why)."""
-    count = len(errors)
-    value = _number(values.get("value", ""), "value", row, errors)
-    numerator = _number(values.get("numerator", ""), "numerator", row, errors)
-    denominator = _number(values.get("denominator", ""), "denominator", row, errors)
-    if len(errors) > count:
-        return None
-
-    def error(column: str, message: str, rule: str) -> None:
-        errors.append(DataError(row, column, values.get(column, ""), message, rule=rule))
-
-    if subject.formula == Indicator.Formula.RATIO:
-        for name, amount in (("numerator", numerator), ("denominator", denominator)):
-            if amount is None:
-                error(
-                    name, f"{subject.code} is a ratio: give its numerator and denominator.", "type"
-                )
-            elif amount < 0:
-                error(name, "This cannot be negative.", "range")
-        if len(errors) > count:
-            return None
-        if denominator == 0:
-            error("denominator", "The denominator cannot be 0.", "range")
-            return None
-        if subject.unit == Unit.PERCENT and numerator > denominator:
-            error(
-                "numerator",
-                f"The numerator ({number_text(numerator)}) is larger than the denominator "
-                f"({number_text(denominator)}); a percent cannot exceed 100.",
-                "ratio",
-            )
-            return None
-        rate_per = getattr(subject, "rate_per", None) or 1
-        scale = {Unit.PERCENT: 100, Unit.RATE: rate_per}.get(subject.unit, 1)
-        computed = (numerator * scale / denominator).quantize(PLACES)
-        if value is not None:
-            # A value given beside the terms may be rounded to its own last decimal place.
-            exponent = value.as_tuple().exponent
-            tolerance = Decimal(5) * Decimal(10) ** (exponent - 1) + PLACES
-            if abs(value - computed) > tolerance:
-                error(
-                    "value",
-                    f"The value does not match numerator / denominator "
-                    f"({number_text(computed)}); leave it blank or correct it.",
-                    "ratio",
-                )
-                return None
-        return {
-            "value": computed,
-            "numerator": numerator.quantize(PLACES),
-            "denominator": denominator.quantize(PLACES),
-        }
-    if numerator is not None or denominator is not None:
-        column = "numerator" if numerator is not None else "denominator"
-        error(column, f"{subject.code} takes a direct value, not a numerator/denominator.", "type")
-    if value is None:
-        error("value", "The value is missing.", "type")
-    if len(errors) > count:
-        return None
-    unit = subject.unit
-    if unit == Unit.COUNT:
-        if value < 0 or value != value.to_integral_value():
-            error("value", "A count must be a whole number, 0 or more.", "range")
-    elif unit == Unit.PERCENT:
-        if not 0 <= value <= 100:
-            error("value", "A percent must be between 0 and 100.", "range")
-    elif unit in (Unit.RATE, Unit.CURRENCY) and value < 0:
-        error("value", "This cannot be negative.", "range")
-    if len(errors) > count:
-        return None
-    return {"value": value.quantize(PLACES), "numerator": None, "denominator": None}
-
-
-def _changes(existing: tuple, fields: dict) -> list[tuple[str, str, str]]:
-    changes = []
-    for name, index in (("value", _VAL), ("numerator", _NUM), ("denominator", _DEN)):
-        before, after = existing[index], fields[name]
-        if before != after:
-            changes.append((name, number_text(before), number_text(after)))
-    if existing[_COM] != fields["comment"]:
-        changes.append(("comment", existing[_COM], fields["comment"]))
-    return changes
-
-
+@_collector_paused
 def data_import(
     *,
     access: Access,
@@ -490,6 +442,8 @@ def data_import(
         return ImportResult(
             errors=[DataError(e.row, e.column, e.value, e.message, "column") for e in errors]
         )
+    from backbone.measurement.data_check import _plan
+
     if not commit:
         plans, errors = _plan(access, table, reason, submission, progress)
         return ImportResult(plans=plans, errors=errors)
@@ -505,273 +459,6 @@ def data_import(
     except tabular.ImportFailed as exc:
         return ImportResult(plans=plans, errors=exc.errors)
     return ImportResult(plans=plans, committed=True)
-
-
-def _stored_values(access: Access, lookups: _Lookups, table: Table) -> dict[tuple, tuple]:
-    """The stored values of the subjects the file names, by natural key. Read without
-    the view scope: whether a key exists decides create or update, whoever may see it."""
-    named = {values["indicator"] for _, values in table.rows}
-    indicator_ids = [lookups.indicators[c].pk for c in named if c in lookups.indicators]
-    measure_ids = [lookups.measures[c].pk for c in named if c in lookups.measures]
-    stored = {}
-    rows = DataValue.objects.filter(network=access.network)
-    for ids, name in ((indicator_ids, "indicator_id"), (measure_ids, "measure_id")):
-        if not ids:
-            continue
-        for row in rows.filter(**{f"{name}__in": ids}).values_list(*_STORED):
-            kind, subject = ("i", row[_IND]) if row[_IND] else ("m", row[_MEA])
-            stored[(kind, subject, row[_PER], row[_ORG], row[_AREA], row[_DIS])] = row
-    return stored
-
-
-def _plan(access: Access, table: Table, reason: str, submission, progress):
-    lookups = _Lookups(access)
-    dimension_columns = [c for c in table.columns if c in lookups.dimensions]
-    if not any(c in table.columns for c in ("value", "numerator")):
-        message = "Give a value column, or numerator and denominator."
-        return [], [DataError(1, "value", "", message, rule="column")]
-    # Per column of the file: (column, dimension, its codes, what a code names).
-    dimension_info = []
-    for column in dimension_columns:
-        dimension = lookups.dimensions[column]
-        what = "area" if dimension.kind == Dimension.Kind.GEOGRAPHY else "category"
-        dimension_info.append((column, dimension, lookups.dimension_codes(dimension), what))
-    stored = _stored_values(access, lookups, table)
-    changeable: set[int] | None = None  # ids this access may change (None: not needed yet)
-    history: dict[tuple, list[tuple[str, str, Decimal]]] = {}
-    for key, row in stored.items():
-        period = lookups.period(row[_PER])[0]
-        if period is not None:
-            history.setdefault((key[0], key[1], *key[3:]), []).append(
-                (period.kind, row[_PER], row[_VAL])
-            )
-    plans: list[ValuePlan] = []
-    errors: list[RowError] = []
-    seen: dict[tuple, int] = {}
-    rows: list[_Row] = []
-    total = len(table.rows)
-    subjects: dict[str, tuple] = {}
-    organizations = lookups.organizations
-    areas = lookups.areas
-    unchanged, create, update = RowPlan.UNCHANGED, RowPlan.CREATE, RowPlan.UPDATE
-    for done, (number, values) in enumerate(table.rows, start=1):
-        if progress and done % PROGRESS_EVERY == 0:
-            progress(done, total)
-        count = len(errors)
-        code = values["indicator"]
-        found = subjects.get(code)
-        if found is None:
-            subject, message = lookups.subject(code) if code else (None, "")
-            if subject is not None:
-                kind = "i" if isinstance(subject, Indicator) else "m"
-                found = (subject, message, kind, subject.pk, lookups.dimensions_of(subject))
-            else:
-                found = (None, message or "The indicator is missing.", "", None, set())
-            subjects[code] = found
-        subject, message, kind, subject_id, allowed = found
-        if message:
-            rule = "unknown-code" if code else "required"
-            errors.append(DataError(number, "indicator", code, message, rule=rule))
-        period, start, *end = lookups.period(values["period"])
-        if period is None:
-            errors.append(DataError(number, "period", values["period"], start, rule="period"))
-        organization_id = None
-        slug = values.get("organization", "")
-        if slug:
-            organization_id = organizations.get(slug)
-            if organization_id is None:
-                message = f"No organization of this network has the code “{slug}”."
-                errors.append(DataError(number, "organization", slug, message, "unknown-code"))
-        if not (slug and organization_id is None) and not lookups.can_add(organization_id):
-            message = "You may report only your own organization's data."
-            errors.append(DataError(number, "organization", slug, message, "permission"))
-        owner = getattr(subject, "organization_id", None)
-        if owner and organization_id and owner != organization_id:
-            message = f"{subject.code} is another organization's own measure."
-            errors.append(DataError(number, "organization", slug, message, "permission"))
-        area_id = None
-        area_code = values.get("area", "")
-        if area_code:
-            area_id = areas.get(area_code)
-            if area_id is None:
-                message = f"No area of this network has the code “{area_code}”."
-                errors.append(DataError(number, "area", area_code, message, "unknown-code"))
-        categories = {}
-        for column, dimension, codes, what in dimension_info:
-            category = values[column]
-            if not category:
-                continue
-            if subject and column not in allowed:
-                message = f"{subject.code} is not broken down by {dimension.name}."
-                errors.append(DataError(number, column, category, message, "dimension"))
-            elif category not in codes:
-                message = f"{dimension.name} has no {what} “{category}”."
-                errors.append(DataError(number, column, category, message, "unknown-code"))
-            else:
-                categories[column] = category
-        amounts = _check_amounts(subject, values, number, errors) if subject else None
-        if len(errors) > count or amounts is None:
-            continue
-        if not categories:
-            key_text = ""
-        elif len(categories) == 1:
-            ((dimension_code, category),) = categories.items()
-            key_text = f"{dimension_code}={category}"
-        else:
-            key_text = disaggregation_key(categories)
-        period_code = period.code
-        key = (kind, subject_id, period_code, organization_id, area_id, key_text)
-        if key in seen:
-            message = f"Row {seen[key]} already gives this value."
-            errors.append(DataError(number, "indicator", code, message, rule="duplicate"))
-            continue
-        seen[key] = number
-        comment = values.get("comment", "")
-        amounts["comment"] = comment
-        rows.append(
-            _Row(
-                number, subject, period_code, organization_id, area_id, categories, amounts, comment
-            )
-        )
-        label = " ".join(filter(None, (code, period_code, slug, area_code, key_text)))
-        item = ValuePlan(number, label, key=key, fields=amounts)
-        current = stored.get(key)
-        if current is None:
-            item.action = create
-            amounts["_dates"] = (start, end[0], categories)
-        else:
-            item.existing = current
-            item.changes = _changes(current, amounts)
-            if item.changes:
-                item.action = update
-                if changeable is None:
-                    changeable = _changeable(access, stored)
-                _check_change(access, current, reason, number, errors, changeable)
-        if item.action != unchanged:
-            series = history.get((kind, subject_id, organization_id, area_id, key_text))
-            earlier = (
-                [v for k, p, v in series if k == period.kind and p != period_code]
-                if series
-                else None
-            )
-            warning = _outlier(amounts["value"], earlier) if earlier else ""
-            if warning and not comment:
-                message = f"{warning} Check it, and explain it in the comment column."
-                errors.append(DataError(number, "comment", "", message, rule="outlier"))
-            elif warning:
-                item.warn(
-                    DataError(number, "value", values.get("value", ""), warning, rule="outlier")
-                )
-        plans.append(item)
-    if progress:
-        progress(total, total)
-    errors.extend(_check_sums(rows, lookups))
-    outcomes = validation_rules.check(access, rows, lookups)
-    by_row = {item.row: item for item in plans}
-    for outcome in outcomes:
-        if outcome.blocks:
-            errors.append(outcome.error)
-        elif outcome.row in by_row:
-            by_row[outcome.row].warn(outcome.error)
-    errors.sort(key=lambda e: (e.row, e.column))
-    return plans, errors
-
-
-def _changeable(access: Access, stored: dict) -> set[int]:
-    if access.is_admin:
-        return {row[_PK] for row in stored.values()}
-    ids = [row[_PK] for row in stored.values()]
-    return set(access.scope(DataValue, "change").filter(pk__in=ids).values_list("pk", flat=True))
-
-
-def _outlier(value: Decimal, history: list[Decimal]) -> str:
-    """Why VALUE looks wrong against the same series' other periods ("" if it does not)."""
-    if not history:
-        return ""
-    ordered = sorted(history)
-    median = _median(ordered)
-    threshold = abs(median) * OUTLIER_SHARE
-    if len(ordered) >= OUTLIER_MIN_HISTORY:
-        threshold = max(threshold, OUTLIER_MADS * _median(sorted(abs(v - median) for v in ordered)))
-    if threshold == 0 or abs(value - median) <= threshold:
-        return ""
-    return (
-        f"{number_text(value)} is far from this series' earlier values "
-        f"(median {number_text(median.quantize(PLACES))} over {len(ordered)} periods)."
-    )
-
-
-def _median(ordered: list[Decimal]) -> Decimal:
-    middle = len(ordered) // 2
-    if len(ordered) % 2:
-        return ordered[middle]
-    return (ordered[middle - 1] + ordered[middle]) / 2
-
-
-def _check_change(access, current: tuple, reason: str, row: int, errors, changeable: set[int]):
-    if current[_STATUS] != DataValue.Status.APPROVED:
-        if current[_PK] not in changeable:
-            errors.append(
-                DataError(row, "value", "", "Your role may not change this value.", "permission")
-            )
-        return
-    if not access.is_admin:
-        message = "This value is approved and locked; ask a network admin to correct it."
-    elif not reason.strip():
-        message = (
-            "This value is approved and locked; to correct it, import again with a "
-            "correction reason (--reason)."
-        )
-    else:
-        return
-    errors.append(DataError(row, "value", number_text(current[_VAL]), message, rule="locked"))
-
-
-def _check_sums(rows: list[_Row], lookups: _Lookups) -> list[RowError]:
-    """Where a file has a total and every category of one dimension, the parts must add
-    up to the total (within rounding)."""
-    totals: dict[tuple, _Row] = {}
-    parts: dict[tuple, dict[str, _Row]] = {}
-    for row in rows:
-        place = (id(row.subject), row.period, row.organization_id, row.area_id)
-        if not row.categories:
-            totals[place] = row
-        elif len(row.categories) == 1:
-            ((dimension, code),) = row.categories.items()
-            parts.setdefault((*place, dimension), {})[code] = row
-    errors = []
-    for place, total in totals.items():
-        subject = total.subject
-        if subject.formula == Indicator.Formula.RATIO:
-            names = ["numerator", "denominator"]
-        elif subject.aggregation == Indicator.Aggregation.SUM:
-            names = ["value"]
-        else:
-            continue
-        for dimension in subject.dimensions.all():
-            found = parts.get((*place, dimension.code), {})
-            if not found:
-                continue
-            expected = lookups.dimension_codes(dimension)
-            if not expected or set(found) != expected:
-                continue
-            for name in names:
-                whole = total.amounts[name]
-                added = sum((part.amounts[name] for part in found.values()), Decimal(0))
-                if abs(added - whole) > max(abs(whole) * SUM_SHARE, SUM_UNITS):
-                    first = min(r.number for r in found.values())
-                    last = max(r.number for r in found.values())
-                    errors.append(
-                        DataError(
-                            total.number,
-                            name,
-                            number_text(whole),
-                            f"The {dimension.name} rows ({first}–{last}) add up to "
-                            f"{number_text(added)}, not to this total.",
-                            rule="sum",
-                        )
-                    )
-    return errors
 
 
 # Exporting -------------------------------------------------------------------------------

@@ -44,13 +44,30 @@ def _text(value) -> str | None:
     return str(value)
 
 
-def _quoted(value: Decimal | None) -> str:
-    return "null" if value is None else f'"{_text(value)}"'
-
-
 def _batches(items: list, size: int):
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+class _Texts(dict):
+    """Numbers as the versions record them ("12", "0.5"), each worked out once: a file
+    repeats the same few thousand values."""
+
+    def __missing__(self, value: Decimal) -> str:
+        text = self[value] = format(value.normalize(), "f")
+        return text
+
+
+class _Quoted(dict):
+    """Numbers as JSON strings ('"12"'), None as null."""
+
+    def __init__(self, texts: _Texts):
+        super().__init__({None: "null"})
+        self.texts = texts
+
+    def __missing__(self, value: Decimal) -> str:
+        text = self[value] = f'"{self.texts[value]}"'
+        return text
 
 
 def write_plans(access, plans, data, filename, via, reason, submission, progress, job) -> None:
@@ -61,24 +78,18 @@ def write_plans(access, plans, data, filename, via, reason, submission, progress
     actor_id = access.actor.pk if access.actor else None
     network_id = access.network.pk
     submission_id = submission.pk if submission is not None else None
-    creates = [p for p in plans if p.action == RowPlan.CREATE]
-    updates = [p for p in plans if p.action == RowPlan.UPDATE]
+    create, update, unchanged = RowPlan.CREATE, RowPlan.UPDATE, RowPlan.UNCHANGED
+    creates = [p for p in plans if p.action == create]
+    updates = [p for p in plans if p.action == update]
     relinks = [
         p.existing[_PK]
         for p in plans
-        if p.action == RowPlan.UNCHANGED and submission_id and p.existing[_SUB] != submission_id
+        if p.action == unchanged and submission_id and p.existing[_SUB] != submission_id
     ]
-    total, done = len(creates) + len(updates), 0
+    total = len(creates) + len(updates)
     dumps = json.dumps
     postgres = connection.vendor == "postgresql"
     cast = "::jsonb" if postgres else ""
-
-    def adapt_date(value):
-        return value if postgres else value.isoformat()
-
-    def adapt_decimal(value):
-        return value if (postgres or value is None) else str(value)
-
     value_table = DataValue._meta.db_table
     version_table = DataValueVersion._meta.db_table
     columns = (
@@ -87,31 +98,46 @@ def write_plans(access, plans, data, filename, via, reason, submission, progress
         "comment, status, review_comment, version, created_by_id, updated_by_id, created_at, "
         "updated_at"
     )
-    # The DB-API cursor itself: Django's wrapper rewrites and logs every statement, which
-    # costs more than the insert on a million rows.
     mark = "%s" if postgres else "?"
     placeholder = "(" + ", ".join([mark] * 10 + [f"{mark}{cast}"] + [mark] * 11) + ")"
-    width = 22
-    limit = connection.features.max_query_params or 30000
-    size = max(1, min(2000, limit // width))
+    texts = _Texts()
+    quoted = _Quoted(texts)
     versions = []
     written_ids = []
     category_json: dict[str, str] = {}
     period_dates: dict[str, tuple] = {}
     draft = DataValue.Status.DRAFT
     connection.ensure_connection()
+    # The DB-API cursor itself: Django's wrapper rewrites and logs every statement, which
+    # costs more than the insert on a million rows.
     cursor = connection.connection.cursor()
+    restore = _sqlite_cache(cursor) if not postgres else None
     try:
-        for batch in _batches(creates, size):
-            params = []
-            for item in batch:
-                kind, subject_id, period, organization_id, area_id, key_text = item.key
-                fields = item.fields
-                start, end, categories = fields["_dates"]
-                dates = period_dates.get(period)
-                if dates is None:
-                    dates = period_dates[period] = (adapt_date(start), adapt_date(end))
-                params += (
+        # The rows as the driver takes them: SQLite gets the numbers as text (its NUMERIC
+        # column stores "12" and "12.0000" alike), PostgreSQL the Decimals.
+        rows = []
+        for item in creates:
+            kind, subject_id, period, organization_id, area_id, key_text = item.key
+            fields = item.fields
+            start, end, categories = fields["_dates"]
+            dates = period_dates.get(period)
+            if dates is None:
+                dates = (start, end) if postgres else (start.isoformat(), end.isoformat())
+                period_dates[period] = dates
+            value, numerator, denominator = (
+                fields["value"],
+                fields["numerator"],
+                fields["denominator"],
+            )
+            category_text = category_json.get(key_text)
+            if category_text is None:
+                category_text = category_json[key_text] = dumps(categories)
+            if not postgres:
+                value = texts[value]
+                numerator = None if numerator is None else texts[numerator]
+                denominator = None if denominator is None else texts[denominator]
+            rows.append(
+                (
                     network_id,
                     subject_id if kind == "i" else None,
                     subject_id if kind == "m" else None,
@@ -121,11 +147,10 @@ def write_plans(access, plans, data, filename, via, reason, submission, progress
                     organization_id,
                     area_id,
                     key_text,
-                    category_json.get(key_text)
-                    or category_json.setdefault(key_text, dumps(categories)),
-                    adapt_decimal(fields["value"]),
-                    adapt_decimal(fields["numerator"]),
-                    adapt_decimal(fields["denominator"]),
+                    category_text,
+                    value,
+                    numerator,
+                    denominator,
                     fields["comment"],
                     draft,
                     "",
@@ -135,29 +160,26 @@ def write_plans(access, plans, data, filename, via, reason, submission, progress
                     stamp,
                     stamp,
                 )
-            sql = (
-                f"INSERT INTO {value_table} ({columns}) VALUES "  # noqa: S608 (no user text)
-                + ", ".join([placeholder] * len(batch))
-                + " RETURNING id"
             )
-            cursor.execute(sql, params)
-            ids = [row[0] for row in cursor.fetchall()]
-            for item, pk in zip(batch, ids, strict=True):
-                fields = item.fields
-                # The first version's state as JSON, spelled out: numbers need no escaping
-                # and json.dumps of a dict per row is a third of the write.
-                new = (
-                    f'{{"value": "{_text(fields["value"])}", '
-                    f'"numerator": {_quoted(fields["numerator"])}, '
-                    f'"denominator": {_quoted(fields["denominator"])}, '
-                    f'"comment": {dumps(fields["comment"]) if fields["comment"] else EMPTY}, '
-                    f'"status": "{draft}", "review_comment": ""}}'
-                )
-                versions.append((network_id, pk, 1, actor_id, stamp, None, new, "", via))
-            written_ids += ids
-            done += len(batch)
-            if progress:
-                progress(done, total)
+        ids = _insert_values(cursor, value_table, columns, placeholder, rows, postgres, progress)
+        del rows
+        for item, pk in zip(creates, ids, strict=True):
+            fields = item.fields
+            numerator, denominator, comment = (
+                fields["numerator"],
+                fields["denominator"],
+                fields["comment"],
+            )
+            # The first version's state as JSON, spelled out: numbers need no escaping
+            # and json.dumps of a dict per row is a third of the write.
+            new = (
+                f'{{"value": {quoted[fields["value"]]}, '
+                f'"numerator": {quoted[numerator]}, "denominator": {quoted[denominator]}, '
+                f'"comment": {dumps(comment) if comment else EMPTY}, '
+                f'"status": "{draft}", "review_comment": ""}}'
+            )
+            versions.append((network_id, pk, 1, actor_id, stamp, None, new, "", via))
+        written_ids += ids
         if updates:
             _write_updates(cursor, access, updates, stamp, submission_id, reason, via, versions)
             written_ids += [item.existing[_PK] for item in updates]
@@ -175,6 +197,8 @@ def write_plans(access, plans, data, filename, via, reason, submission, progress
         for batch in _batches(versions, 20000):
             cursor.executemany(version_sql, batch)
     finally:
+        if restore:
+            restore()
         cursor.close()
     if progress:
         progress(total, total)
@@ -182,6 +206,56 @@ def write_plans(access, plans, data, filename, via, reason, submission, progress
         return
     _audit(access, plans, data, filename, via, reason, submission, job, len(creates), len(updates))
     _after_commit(network_id, written_ids)
+
+
+# SQLite's page cache while an import writes: the indexes of millions of rows do not fit
+# the default 2,000 pages. Negative: KiB. Set on this connection only, and put back.
+SQLITE_CACHE_KIB = 256 * 1024
+
+
+def _sqlite_cache(cursor):
+    (saved,) = cursor.execute("PRAGMA cache_size").fetchone()
+    cursor.execute(f"PRAGMA cache_size = {-SQLITE_CACHE_KIB}")
+
+    def restore():
+        cursor.execute(f"PRAGMA cache_size = {int(saved)}")
+
+    return restore
+
+
+def _insert_values(cursor, table, columns, placeholder, rows, postgres, progress) -> list[int]:
+    """Insert ROWS (tuples in COLUMNS order) and return their ids in the same order."""
+    total = len(rows)
+    if not postgres:
+        # One prepared statement for every row. The import holds SQLite's write lock, and
+        # ids only grow, so the new rows are those past the largest id, in insertion order.
+        (before,) = cursor.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()  # noqa: S608
+        sql = f"INSERT INTO {table} ({columns}) VALUES {placeholder}"  # noqa: S608
+        for start in range(0, total, 50000):
+            cursor.executemany(sql, rows[start : start + 50000])
+            if progress:
+                progress(min(start + 50000, total), total)
+        cursor.execute(f"SELECT id FROM {table} WHERE id > ? ORDER BY id", [before])  # noqa: S608
+        ids = [row[0] for row in cursor.fetchall()]
+        if len(ids) != total:
+            raise RuntimeError(f"Inserted {total} values but found {len(ids)} new ids.")
+        return ids
+    # PostgreSQL: multi-row INSERTs that return their ids (in VALUES order).
+    width = placeholder.count("%s")
+    limit = connection.features.max_query_params or 30000
+    size = max(1, min(2000, limit // width))
+    ids = []
+    for batch in _batches(rows, size):
+        sql = (
+            f"INSERT INTO {table} ({columns}) VALUES "  # noqa: S608 (no user text)
+            + ", ".join([placeholder] * len(batch))
+            + " RETURNING id"
+        )
+        cursor.execute(sql, [param for row in batch for param in row])
+        ids += [row[0] for row in cursor.fetchall()]
+        if progress:
+            progress(len(ids), total)
+    return ids
 
 
 def _write_updates(cursor, access, updates, stamp, submission_id, reason, via, versions):

@@ -7,7 +7,8 @@ YAML export and import use.
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 
 from backbone.core.models import Area, LifeStage, Membership, Network, Organization
 from backbone.measurement.periods import validate_period_code
@@ -192,6 +193,12 @@ class Indicator(models.Model):
         default=False,
         help_text="Shown on the public report card and in the open data (suppressed).",
     )
+    system_source = models.CharField(
+        max_length=40,
+        blank=True,
+        help_text="Set when Backbone computes the values itself (e.g. referrals): nobody "
+        "enters them, and imports refuse them.",
+    )
 
     class Meta:
         ordering = ["network", "position", "code"]
@@ -300,6 +307,12 @@ class PerformanceMeasure(models.Model):
     frequency = models.CharField(
         max_length=20, choices=Indicator.Frequency.choices, default=Indicator.Frequency.QUARTER
     )
+    system_source = models.CharField(
+        max_length=40,
+        blank=True,
+        help_text="Set when Backbone computes the values itself (e.g. referrals): nobody "
+        "enters them, and imports refuse them.",
+    )
     contributes_to = models.ManyToManyField(Indicator, blank=True, related_name="measures")
     dimensions = models.ManyToManyField(Dimension, blank=True, related_name="measures")
 
@@ -378,34 +391,28 @@ class Strategy(models.Model):
         return self.name
 
 
-def _natural_key_constraints(subject: str) -> list[models.UniqueConstraint]:
-    """The natural key (network, SUBJECT, period, organization, area, disaggregation),
-    one constraint per NULL pattern of organization and area."""
-    name = "datavalue_unique" if subject == "indicator" else "datavalue_measure_unique"
-    # The indicator's constraints predate measures; NULL indicators never clash in them.
-    present = Q() if subject == "indicator" else Q(**{f"{subject}__isnull": False})
-    return [
-        models.UniqueConstraint(
-            fields=["network", subject, "period", "organization", "area", "disaggregation"],
-            condition=present or None,
-            name=f"{name}_key",
-        ),
-        models.UniqueConstraint(
-            fields=["network", subject, "period", "area", "disaggregation"],
-            condition=present & Q(organization__isnull=True, area__isnull=False),
-            name=f"{name}_key_no_org",
-        ),
-        models.UniqueConstraint(
-            fields=["network", subject, "period", "organization", "disaggregation"],
-            condition=present & Q(organization__isnull=False, area__isnull=True),
-            name=f"{name}_key_no_area",
-        ),
-        models.UniqueConstraint(
-            fields=["network", subject, "period", "disaggregation"],
-            condition=present & Q(organization__isnull=True, area__isnull=True),
-            name=f"{name}_key_network",
-        ),
-    ]
+def _natural_key(subject: str) -> models.UniqueConstraint:
+    """The natural key (network, SUBJECT, period, organization, area, disaggregation) of
+    the values of one kind of subject, as one unique index on SQLite and PostgreSQL.
+
+    NULLs are distinct in unique indexes, so the absent organization and area are keyed
+    as 0 (no row has that id). The indicator's index holds every row (a measure's value,
+    whose indicator is NULL, never clashes in it), so its leading columns also serve the
+    lookups by network alone; the measure's holds only measure values.
+    """
+    blank = {"output_field": models.BigIntegerField()}
+    return models.UniqueConstraint(
+        F("network"),
+        F(subject),
+        F("period"),
+        Coalesce("organization", Value(0), **blank),
+        Coalesce("area", Value(0), **blank),
+        F("disaggregation"),
+        condition=None if subject == "indicator" else Q(**{f"{subject}__isnull": False}),
+        name=f"datavalue_{subject}_natural_key",
+        violation_error_message="This value already exists (same subject, period, "
+        "organization, area and disaggregation).",
+    )
 
 
 class DataValue(models.Model):
@@ -419,24 +426,55 @@ class DataValue(models.Model):
         APPROVED = "approved", "Approved"
         RETURNED = "returned", "Returned with comments"
 
-    network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="data_values")
+    # Every index is paid for on each of millions of imported rows, so the table keeps
+    # only those a query uses (see Meta): the natural keys lead with (network, subject,
+    # period) and serve the lookups by network and subject; submission and organization
+    # have partial indexes; no query looks values up by the other foreign keys.
+    network = models.ForeignKey(
+        Network, on_delete=models.CASCADE, related_name="data_values", db_index=False
+    )
     indicator = models.ForeignKey(
-        Indicator, null=True, blank=True, on_delete=models.PROTECT, related_name="values"
+        Indicator,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="values",
+        db_index=False,
     )
     measure = models.ForeignKey(
-        PerformanceMeasure, null=True, blank=True, on_delete=models.PROTECT, related_name="values"
+        PerformanceMeasure,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="values",
+        db_index=False,
     )
     submission = models.ForeignKey(
-        "Submission", null=True, blank=True, on_delete=models.SET_NULL, related_name="values"
+        "Submission",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="values",
+        db_index=False,
     )
     period = models.CharField(max_length=12, validators=[validate_period_code])
     period_start = models.DateField()
     period_end = models.DateField()
     organization = models.ForeignKey(
-        Organization, null=True, blank=True, on_delete=models.PROTECT, related_name="data_values"
+        Organization,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="data_values",
+        db_index=False,
     )
     area = models.ForeignKey(
-        Area, null=True, blank=True, on_delete=models.PROTECT, related_name="data_values"
+        Area,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="data_values",
+        db_index=False,
     )
     disaggregation = models.CharField(
         max_length=400,
@@ -454,21 +492,21 @@ class DataValue(models.Model):
     review_comment = models.TextField(blank=True)
     version = models.PositiveIntegerField(default=1)
     created_by = models.ForeignKey(
-        "core.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+        "core.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        db_index=False,
+    )  # fmt: skip
     updated_by = models.ForeignKey(
-        "core.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+        "core.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        db_index=False,
+    )  # fmt: skip
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["indicator", "period_start", "period", "organization", "area", "disaggregation"]
-        # NULLs are distinct in unique indexes, so each null pattern gets its own constraint
-        # (and rows of a measure, whose indicator is NULL, never clash with indicator rows).
         constraints = [
-            *_natural_key_constraints("indicator"),
-            *_natural_key_constraints("measure"),
+            _natural_key("indicator"),
+            _natural_key("measure"),
             models.CheckConstraint(
                 condition=Q(indicator__isnull=False, measure__isnull=True)
                 | Q(indicator__isnull=True, measure__isnull=False),
@@ -482,6 +520,21 @@ class DataValue(models.Model):
             models.CheckConstraint(
                 condition=Q(period_start__lte=models.F("period_end")),
                 name="datavalue_period_dates_ordered",
+            ),
+        ]
+        indexes = [
+            # A submission's values (review, approval); most imported values have none.
+            models.Index(
+                fields=["submission"],
+                condition=Q(submission__isnull=False),
+                name="datavalue_submission",
+            ),
+            # An organization's own values (its members' scope, partner dashboards);
+            # population data, most of the rows, has none.
+            models.Index(
+                fields=["organization"],
+                condition=Q(organization__isnull=False),
+                name="datavalue_organization",
             ),
         ]
 
@@ -499,12 +552,17 @@ class DataValue(models.Model):
 class DataValueVersion(models.Model):
     """One change of a data value: who, when, the values before and after, and why."""
 
-    network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="+")
-    data_value = models.ForeignKey(DataValue, on_delete=models.CASCADE, related_name="versions")
+    # One row per imported value: only the unique (data_value, version) is indexed; it
+    # serves a value's history and the cascade from the value.
+    network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="+", db_index=False)
+    data_value = models.ForeignKey(
+        DataValue, on_delete=models.CASCADE, related_name="versions", db_index=False
+    )
     version = models.PositiveIntegerField()
     changed_by = models.ForeignKey(
-        "core.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+        "core.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        db_index=False,
+    )  # fmt: skip
     changed_at = models.DateTimeField(auto_now_add=True)
     old = models.JSONField(null=True, blank=True)
     new = models.JSONField()
