@@ -9,6 +9,7 @@ no save(): callers are services that check, audit and log themselves.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 
@@ -45,6 +46,9 @@ def _prep(field: models.Field):
             return _uuid_hex
         if isinstance(field, models.JSONField) and field.encoder is None:
             return json.dumps
+        # Django's SQLite adapters for these are str() (a search index has one per row).
+        if type(field) in (models.DateField, models.TimeField):
+            return str
     return lambda value: field.get_db_prep_save(value, connection)
 
 
@@ -55,17 +59,14 @@ def inserter(model: type[models.Model]):
     marks = ", ".join(["%s"] * len(fields))
     table = connection.ops.quote_name(model._meta.db_table)
     sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608 (names from the model)
-    preps = [_prep(f) for f in fields]
-    defaults = {f.attname: f.get_default() for f in fields}
+    plan = [(f.attname, f.get_default(), _prep(f)) for f in fields]
 
     def row(values: dict) -> list:
-        merged = {**defaults, **values}
-        return [
-            merged[f.attname]
-            if prep is None or merged[f.attname] is None
-            else prep(merged[f.attname])
-            for f, prep in zip(fields, preps, strict=True)
-        ]
+        out = []
+        for name, default, prep in plan:
+            value = values.get(name, default)
+            out.append(value if prep is None or value is None else prep(value))
+        return out
 
     return sql, row
 
@@ -78,3 +79,26 @@ def bulk_insert(model: type[models.Model], rows: list[dict]) -> None:
     with connection.cursor() as cursor:
         for start in range(0, len(rows), BATCH):
             cursor.executemany(sql, [build(row) for row in rows[start : start + BATCH]])
+
+
+# SQLite's default page cache is 2 MB; a bulk load into tables with several indexes
+# evicts and re-reads index pages all the time. Per connection and restored after;
+# durability settings are left alone.
+LOAD_CACHE_KIB = 128 * 1024
+
+
+@contextlib.contextmanager
+def bulk_load():
+    """A larger SQLite page cache for the duration of a bulk load (no-op elsewhere)."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        before = cursor.fetchone()[0]
+        cursor.execute(f"PRAGMA cache_size = -{LOAD_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {int(before)}")

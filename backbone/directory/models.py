@@ -24,7 +24,9 @@ class HsdsRecord(models.Model):
     hsds_links: dict[str, str] = {}
     hsds_columns: tuple[str, ...] = ()
 
-    network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="+")
+    # No index of its own: the unique (network, hsds_id) index serves network lookups, and
+    # a state-size import writes every index of every row.
+    network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="+", db_index=False)
     hsds_id = models.UUIDField("HSDS id")
     data = models.JSONField(default=dict, blank=True, help_text="The other HSDS fields.")
 
@@ -324,7 +326,8 @@ class ServiceSearch(models.Model):
     full-text index: the FTS5 table `directory_service_fts` on SQLite, the `document`
     tsvector (GIN-indexed) on PostgreSQL."""
 
-    network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="+")
+    # Indexed as the first column of the index below (the search index is rebuilt in bulk).
+    network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="+", db_index=False)
     service = models.OneToOneField(Service, on_delete=models.CASCADE, related_name="search_entry")
     name = models.TextField(blank=True)
     organization_name = models.TextField(blank=True)
@@ -346,7 +349,8 @@ class ServiceFacet(models.Model):
     """One filter value of a service ("term:food", "lang:es", "area:12"), indexed so a
     filter is an index lookup rather than a scan. Rebuilt with its ServiceSearch row."""
 
-    network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="+")
+    # Indexed as the first column of the index below (the search index is rebuilt in bulk).
+    network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="+", db_index=False)
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="facets")
     token = models.CharField(max_length=200)
 
@@ -360,7 +364,8 @@ class ServiceFacet(models.Model):
 class ServiceSearchPoint(models.Model):
     """A place where a service is offered (from its locations' latitude and longitude)."""
 
-    network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="+")
+    # Indexed as the first column of the index below (the search index is rebuilt in bulk).
+    network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="+", db_index=False)
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="search_points")
     latitude = models.FloatField()
     longitude = models.FloatField()
@@ -375,7 +380,8 @@ class ServiceSearchPoint(models.Model):
 class ServiceOpening(models.Model):
     """Weekly opening hours of a service, from its HSDS schedules (weekday 0 = Monday)."""
 
-    network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="+")
+    # Indexed as the first column of the index below (the search index is rebuilt in bulk).
+    network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="+", db_index=False)
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="openings")
     weekday = models.PositiveSmallIntegerField()
     opens_at = models.TimeField()

@@ -13,6 +13,7 @@ and `websearch_to_tsquery` (ts_rank) on PostgreSQL.
 from __future__ import annotations
 
 import datetime
+import json
 import math
 import re
 import uuid
@@ -23,7 +24,7 @@ from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import Count, Exists, F, OuterRef, Q, Window
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -46,17 +47,17 @@ from backbone.directory.models import (
     TaxonomyTerm,
 )
 
-# `+rowid` keeps SQLite from driving the FTS5 table by the filtered ids (one MATCH per id,
-# seconds at 25,000 services): the match runs once and the ids only filter its rows.
+# SQLite: the network is a token of each FTS5 row (`net<id>`, weight 0 in bm25) that the
+# MATCH requires, so FTS5 itself returns only the network's rows; `count(*) OVER ()` gives
+# the total in the same pass (bm25 cannot sit in a window query, hence the subquery).
+# `+rowid` keeps SQLite from driving the FTS5 table by a filter's ids (one MATCH per id,
+# seconds at 25,000 services): the match runs once and each filter, materialized once,
+# only checks its rows.
 RANKED_SQL = (
+    "SELECT rowid, r, count(*) OVER () FROM ("
     "SELECT rowid, bm25(directory_service_fts, 0.0, 10.0, 4.0, 1.0) AS r "
-    "FROM directory_service_fts WHERE directory_service_fts MATCH %s "
-    "AND +rowid IN ({filtered}) ORDER BY r, rowid"
-)
-RANKED_IN_NETWORK_SQL = (
-    "SELECT rowid, bm25(directory_service_fts, 0.0, 10.0, 4.0, 1.0) AS r "
-    "FROM directory_service_fts WHERE directory_service_fts MATCH %s "
-    "AND network_id = %s ORDER BY r, rowid"
+    "FROM directory_service_fts WHERE directory_service_fts MATCH %s{filters}"
+    ") ORDER BY r, rowid"
 )
 EARTH_RADIUS_KM = 6371.0088
 DEFAULT_RADIUS_KM = 25.0
@@ -284,6 +285,7 @@ def search_index_refresh(network, service_ids=None) -> int:
             areas[service_pk].add(found)
 
     entries, points, hours, fts_rows, facet_rows = [], [], [], [], []
+    token_of_network = network_token(network.pk)
     for row in services:
         pk, data = row["pk"], row["data"] or {}
         term_facets, term_names = _term_tokens(service_terms.get(pk, set()), terms)
@@ -320,7 +322,9 @@ def search_index_refresh(network, service_ids=None) -> int:
                 "verified_on": verified_on,
             }
         )
-        fts_rows.append((pk, network.pk, row["name"] or "", row["organization__name"] or "", body))
+        fts_rows.append(
+            (pk, token_of_network, row["name"] or "", row["organization__name"] or "", body)
+        )
         facet_rows += [
             {"network_id": network.pk, "service_id": pk, "token": facet[:200]} for facet in facets
         ]
@@ -360,22 +364,30 @@ def search_index_refresh(network, service_ids=None) -> int:
     return len(entries)
 
 
+def network_token(network_pk: int) -> str:
+    """The FTS5 token that marks a row as the network's."""
+    return f"net{int(network_pk)}"
+
+
 def _write_full_text(network, ids, fts_rows, *, whole_network: bool) -> None:
     if connection.vendor == "sqlite":
         with connection.cursor() as cursor:
             if whole_network:
                 cursor.execute(
-                    "DELETE FROM directory_service_fts WHERE network_id = %s", [network.pk]
+                    "DELETE FROM directory_service_fts WHERE rowid IN (SELECT rowid FROM "
+                    "directory_service_fts WHERE directory_service_fts MATCH %s)",
+                    [f"network : {network_token(network.pk)}"],
                 )
-            for start in range(0, len(ids), CHUNK):
-                chunk = ids[start : start + CHUNK]
-                marks = ",".join(["%s"] * len(chunk))
-                # Only placeholders are formatted in; the ids go as parameters.
-                sql = f"DELETE FROM directory_service_fts WHERE rowid IN ({marks})"  # noqa: S608
-                cursor.execute(sql, chunk)
+            else:
+                for start in range(0, len(ids), CHUNK):
+                    chunk = ids[start : start + CHUNK]
+                    marks = ",".join(["%s"] * len(chunk))
+                    # Only placeholders are formatted in; the ids go as parameters.
+                    sql = f"DELETE FROM directory_service_fts WHERE rowid IN ({marks})"  # noqa: S608
+                    cursor.execute(sql, chunk)
             cursor.executemany(
                 "INSERT INTO directory_service_fts "
-                "(rowid, network_id, name, organization_name, body) VALUES (%s, %s, %s, %s, %s)",
+                "(rowid, network, name, organization_name, body) VALUES (%s, %s, %s, %s, %s)",
                 fts_rows,
             )
     elif connection.vendor == "postgresql":
@@ -433,20 +445,27 @@ def fts5_query(text: str) -> str | None:
     return " ".join(parts)
 
 
+def network_match(network_pk: int, text: str) -> str | None:
+    """The FTS5 query for TEXT among the services of one network (None: no words)."""
+    match = fts5_query(text)
+    if match is None:
+        return None
+    return f"network : {network_token(network_pk)} AND {{name organization_name body}} : ({match})"
+
+
 def full_text_filter(access: Access, text: str) -> Q:
     """A filter on Service rows: those whose text matches TEXT (for the HSDS API)."""
     text = (text or "").strip()
     if not text:
         return Q()
     if connection.vendor == "sqlite":
-        match = fts5_query(text)
+        match = network_match(access.network.pk, text)
         if match is None:
             return Q(pk__in=[])
         return Q(
             pk__in=RawSQL(  # noqa: S611 (constant SQL, the query as a parameter)
-                "SELECT rowid FROM directory_service_fts "
-                "WHERE directory_service_fts MATCH %s AND network_id = %s",
-                [match, access.network.pk],
+                "SELECT rowid FROM directory_service_fts WHERE directory_service_fts MATCH %s",
+                [match],
             )
         )
     query = SearchQuery(text, search_type="websearch", config="english")
@@ -527,9 +546,12 @@ def search_services(
     results = SearchResults(total=0, page=page, per_page=per_page)
     if not access.allows(Service):
         return results
-    entries = access.scope(ServiceSearch)
+    # Each filter is a subquery of service ids (for the search entries when there are no
+    # words, and PostgreSQL) and, where it helps SQLite, a clause correlated with the
+    # FTS5 row: checked by index for each match rather than materialized for the network.
+    filters: list[_Filter] = []
     facets = access.scope(ServiceFacet)
-    filtered = False
+    network_pk = access.network.pk
     for kind, value in (
         ("term", taxonomy_term),
         ("stage", life_stage),
@@ -537,87 +559,151 @@ def search_services(
         ("lang", language),
     ):
         if value not in (None, ""):
-            found = facets.filter(token=f"{kind}:{token(value)}").values("service_id")
-            entries, filtered = entries.filter(service_id__in=found), True
+            filters.append(_facet_filter(facets, network_pk, [f"{kind}:{token(value)}"]))
     if area not in (None, ""):
-        found = facets.filter(token__in=_area_tokens(access, area)).values("service_id")
-        entries, filtered = entries.filter(service_id__in=found), True
+        filters.append(_facet_filter(facets, network_pk, _area_tokens(access, area)))
     moment = None
     if open_now:
         moment = _local_moment(open_now)
         weekday, now = moment
-        entries = entries.filter(
-            service_id__in=access.scope(ServiceOpening)
-            .filter(weekday=weekday, opens_at__lte=now, closes_at__gt=now)
-            .values("service_id")
+        filters.append(
+            _Filter(
+                access.scope(ServiceOpening)
+                .filter(weekday=weekday, opens_at__lte=now, closes_at__gt=now)
+                .values("service_id"),
+                OPEN_SQL,
+                [weekday, now.isoformat(), now.isoformat()],
+            )
         )
-        filtered = True
     if stale is not None:
         old = Q(verified_on__isnull=True) | Q(verified_on__lt=stale_cutoff())
-        entries = entries.filter(old) if stale else entries.exclude(old)
-        filtered = True
-    distances: dict[int, float] = {}
+        entries = access.scope(ServiceSearch)
+        chosen = entries.filter(old) if stale else entries.exclude(old)
+        filters.append(_Filter(chosen.values("service_id")))
+    distances: dict[int, float] | None = None
     if near is not None:
         distances = _distances(access, near, radius_km or DEFAULT_RADIUS_KM)
-        entries = entries.filter(service_id__in=list(distances))
-        filtered = True
 
-    ranked: list[tuple[int, float | None]]
     text = (q or "").strip()
     start, stop = (page - 1) * per_page, page * per_page
     if text and connection.vendor == "sqlite":
-        match = fts5_query(text)
-        if match is None:
+        found = _sqlite_ranked(access, text, filters, distances, per_page, start)
+        if found is None:
             return results
-        if filtered:
-            try:
-                sub_sql, sub_params = entries.values("service_id").query.sql_with_params()
-            except EmptyResultSet:  # a filter that can match nothing, e.g. no service nearby
-                return results
-            sql, params = RANKED_SQL.format(filtered=sub_sql), [match, *sub_params]
-        else:
-            sql, params = RANKED_IN_NETWORK_SQL, [match, access.network.pk]
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT count(*) FROM ({sql})", params)  # noqa: S608 (see above)
-            results.total = cursor.fetchone()[0]
-            cursor.execute(f"{sql} LIMIT %s OFFSET %s", [*params, per_page, start])
-            ranked = [(pk, -score) for pk, score in cursor.fetchall()]
-    elif text:
-        query = SearchQuery(text, search_type="websearch", config="english")
-        matching = (
-            entries.filter(document=query)
-            .annotate(rank=SearchRank(F("document"), query))
-            .order_by("-rank", "service_id")
-        )
-        results.total = matching.count()
-        ranked = list(matching.values_list("service_id", "rank")[start:stop])
-    elif near is not None:
-        found = sorted(
-            entries.values_list("service_id", flat=True), key=lambda pk: (distances[pk], pk)
-        )
-        results.total = len(found)
-        ranked = [(pk, None) for pk in found[start:stop]]
+        results.total, ranked = found
     else:
-        ordered = entries.order_by("name", "service_id")
-        results.total = ordered.count()
-        ranked = [(pk, None) for pk in ordered.values_list("service_id", flat=True)[start:stop]]
-    results.hits = _hits(access, ranked, distances, moment)
+        entries = access.scope(ServiceSearch)
+        for condition in filters:
+            entries = entries.filter(service_id__in=condition.ids)
+        if distances is not None:
+            entries = entries.filter(service_id__in=list(distances))
+        if text:
+            results.total, ranked = _postgresql_ranked(entries, text, start, stop)
+        elif distances is not None:
+            nearest = sorted(
+                entries.values_list("service_id", flat=True), key=lambda pk: (distances[pk], pk)
+            )
+            results.total = len(nearest)
+            ranked = [(pk, None) for pk in nearest[start:stop]]
+        else:
+            ordered = entries.order_by("name", "service_id")
+            results.total = ordered.count()
+            ranked = [(pk, None) for pk in ordered.values_list("service_id", flat=True)[start:stop]]
+    results.hits = _hits(access, ranked, distances or {}, moment)
     return results
 
 
-def _hits(access: Access, ranked, distances, moment) -> list[Hit]:
-    ids = [pk for pk, _ in ranked]
-    services = access.scope(Service).select_related("organization").in_bulk(ids)
-    verified = dict(
-        access.scope(ServiceSearch)
-        .filter(service_id__in=ids)
-        .values_list("service_id", "verified_on")
+@dataclass
+class _Filter:
+    ids: object  # a queryset of service ids: `values("service_id")`
+    sqlite: str | None = None  # the same as an SQL condition on the FTS5 row, if any
+    params: list = field(default_factory=list)
+
+
+FACET_SQL = (
+    "EXISTS (SELECT 1 FROM directory_servicefacet f WHERE f.network_id = %s "
+    "AND f.token IN ({marks}) AND f.service_id = directory_service_fts.rowid)"
+)
+OPEN_SQL = (
+    "EXISTS (SELECT 1 FROM directory_serviceopening o "
+    "WHERE o.service_id = directory_service_fts.rowid AND o.weekday = %s "
+    "AND o.opens_at <= %s AND o.closes_at > %s)"
+)
+
+
+def _facet_filter(facets, network_pk: int, tokens: list[str]) -> _Filter:
+    """Services with any of the facet TOKENS ("" as SQL when there are none)."""
+    sql = FACET_SQL.format(marks=", ".join(["%s"] * len(tokens))) if tokens else ""
+    return _Filter(facets.filter(token__in=tokens).values("service_id"), sql, [network_pk, *tokens])
+
+
+def _sqlite_ranked(access: Access, text: str, filters, distances, per_page: int, start: int):
+    """(total, [(service pk, rank)] of the page) from FTS5, or None when nothing can match."""
+    match = network_match(access.network.pk, text)
+    if match is None:
+        return None
+    conditions, params = [], [match]
+    for condition in filters:
+        if condition.sqlite is not None:
+            if condition.sqlite == "":  # can match nothing, e.g. an area that is not there
+                return None
+            conditions.append(f" AND {condition.sqlite}")
+            params += condition.params
+            continue
+        try:
+            sub_sql, sub_params = condition.ids.query.sql_with_params()
+        except EmptyResultSet:
+            return None
+        conditions.append(f" AND +rowid IN ({sub_sql})")
+        params += sub_params
+    if distances is not None:
+        if not distances:
+            return None
+        conditions.append(" AND +rowid IN (SELECT value FROM json_each(%s))")
+        params.append(json.dumps(list(distances)))
+    sql = RANKED_SQL.format(filters="".join(conditions))
+    with connection.cursor() as cursor:
+        cursor.execute(f"{sql} LIMIT %s OFFSET %s", [*params, per_page, start])
+        rows = cursor.fetchall()
+        if rows:
+            return rows[0][2], [(pk, -score) for pk, score, _ in rows]
+        if start == 0:
+            return 0, []
+        # A page past the end: count on its own.
+        cursor.execute(f"SELECT count(*) FROM ({sql})", params)  # noqa: S608 (see above)
+        return cursor.fetchone()[0], []
+
+
+def _postgresql_ranked(entries, text: str, start: int, stop: int):
+    """(total, [(service pk, rank)] of the page): tsvector match, count in the same query."""
+    query = SearchQuery(text, search_type="websearch", config="english")
+    matching = (
+        entries.filter(document=query)
+        .annotate(rank=SearchRank(F("document"), query), total=Window(Count("*")))
+        .order_by("-rank", "service_id")
     )
+    rows = list(matching.values_list("service_id", "rank", "total")[start:stop])
+    if rows:
+        return rows[0][2], [(pk, rank) for pk, rank, _ in rows]
+    return (matching.count() if start else 0), []
+
+
+def _hits(access: Access, ranked, distances, moment) -> list[Hit]:
+    """The page's services with their verification date and whether they are open now.
+
+    One query: the scoped services joined to their search entries, with "open now" as
+    a correlated EXISTS on the service's own opening hours (by its index, not a scan of
+    the network's opening hours or search entries)."""
+    ids = [pk for pk, _ in ranked]
     weekday, now = moment or _local_moment(True)
-    open_ids = set(
-        access.scope(ServiceOpening)
-        .filter(service_id__in=ids, weekday=weekday, opens_at__lte=now, closes_at__gt=now)
-        .values_list("service_id", flat=True)
+    opening = ServiceOpening._default_manager.filter(
+        service=OuterRef("pk"), weekday=weekday, opens_at__lte=now, closes_at__gt=now
+    )
+    services = (
+        access.scope(Service)
+        .select_related("organization")
+        .annotate(verified=F("search_entry__verified_on"), is_open=Exists(opening))
+        .in_bulk(ids)
     )
     today = timezone.localdate()
     return [
@@ -625,9 +711,9 @@ def _hits(access: Access, ranked, distances, moment) -> list[Hit]:
             service=services[pk],
             rank=rank,
             distance_km=distances.get(pk),
-            open_now=pk in open_ids,
-            verified_on=verified.get(pk),
-            stale=is_stale(verified.get(pk), today),
+            open_now=services[pk].is_open,
+            verified_on=services[pk].verified,
+            stale=is_stale(services[pk].verified, today),
         )
         for pk, rank in ranked
         if pk in services

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from backbone.core import audit
 from backbone.core.access import ORG_ADMIN, ORG_MEMBER, Access
+from backbone.core.bulk import bulk_load
 from backbone.core.models import AuditEvent
 from backbone.directory.hsds.exporter import hsds_export
 from backbone.directory.hsds.importer import HsdsImportResult, hsds_import
@@ -57,17 +58,19 @@ def directory_import_records(
     """Check and upsert HSDS RECORDS into the access's network (see hsds.importer)."""
     _require_import(access)
     actor = access.actor
-    result = hsds_import(
-        network=access.network,
-        records=records,
-        form=form,
-        repair=repair,
-        skip_invalid=skip_invalid,
-        dry_run=dry_run,
-        updated_by=actor.email if actor else "Backbone import",
-    )
+    with bulk_load():
+        result = hsds_import(
+            network=access.network,
+            records=records,
+            form=form,
+            repair=repair,
+            skip_invalid=skip_invalid,
+            dry_run=dry_run,
+            updated_by=actor.email if actor else "Backbone import",
+        )
+        if result.committed:
+            search_index_refresh(access.network)
     if result.committed:
-        search_index_refresh(access.network)
         audit.record(
             actor=actor,
             action=AuditEvent.Action.UPDATE,

@@ -2,9 +2,9 @@
 
 The CSV datapackage (one file per table, the official `datapackage.json`) carries
 everything; importing it gives back the same directory. `services.json` and
-`organizations.json` hold the nested API form of each service and organization, each
-valid against the official compiled schema. Fields that only the JSON form knows
-(e.g. `wait_time`) are in the JSON files only.
+`organizations.json` hold the nested API form of each service and organization. Every
+record is validated against the official schemas before anything is written. Fields
+that only the JSON form knows (e.g. `wait_time`) are in the JSON files only.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from backbone.directory.hsds.reading import CHILDREN
-from backbone.directory.hsds.schema import hsds_dir, tables
+from backbone.directory.hsds.schema import compiled_validator, hsds_dir, tables
 from backbone.directory.hsds.store import stored
 from backbone.directory.models import HSDS_MODELS
 
@@ -28,6 +28,8 @@ JSON_CHILDREN = {
     }
     for table, children in CHILDREN.items()
 }
+NESTED = {table: tuple(children.items()) for table, children in JSON_CHILDREN.items()}
+NONE: tuple = ()
 
 
 def flat_records(network) -> dict[str, list[dict]]:
@@ -57,8 +59,11 @@ def write_datapackage(records: dict[str, list[dict]], folder: Path) -> None:
         with (folder / spec.filename).open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
             writer.writerow(spec.fields)
-            for record in records.get(spec.name, []):
-                writer.writerow([_cell(record.get(name)) for name in spec.fields])
+            fields = spec.fields
+            writer.writerows(
+                [value if type(value) is str else _cell(value) for value in map(row.get, fields)]
+                for row in records.get(spec.name, [])
+            )
 
 
 class Nester:
@@ -66,13 +71,16 @@ class Nester:
 
     def __init__(self, records: dict[str, list[dict]]):
         self.by_id = {table: {r["id"]: r for r in rows} for table, rows in records.items()}
+        # Only the (child table, foreign key) pairs that nest: indexing every `*_id`
+        # field of every row was a third of a state-size export.
         self.children: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
-        for table, rows in records.items():
-            for row in rows:
-                for name, value in row.items():
-                    if name.endswith("_id") or name in ("link_id", "resource_id"):
-                        self.children[(table, name, str(value))].append(row)
-        self.attributes = defaultdict(list)
+        nested = {link for children in JSON_CHILDREN.values() for link in children.values()}
+        for child_table, parent_key in nested:
+            for row in records.get(child_table, []):
+                value = row.get(parent_key)
+                if value is not None:
+                    self.children[(child_table, parent_key, str(value))].append(row)
+        self.attributes: dict[tuple, list] = defaultdict(list)
         for row in records.get("attribute", []):
             # HSDS leaves link_entity open; one that names no table goes with its link_id.
             entity = row.get("link_entity")
@@ -86,9 +94,11 @@ class Nester:
         out["attributes"] = [
             self.attribute(a)
             for key in ((table, record["id"]), ("*", record["id"]))
-            for a in self.attributes.get(key, [])
+            for a in self.attributes.get(key, NONE)
         ]
-        out["metadata"] = [dict(m) for m in self.metadata.get((table, record["id"]), [])]
+        # Shared, not copied: documents are only serialized (a state directory has a
+        # change-log row for every record).
+        out["metadata"] = list(self.metadata.get((table, record["id"]), NONE))
         return out
 
     def attribute(self, record: dict) -> dict:
@@ -105,10 +115,11 @@ class Nester:
 
     def nest(self, table: str, record: dict) -> dict:
         out = self._extras(table, record)
-        for key, (child_table, parent_key) in JSON_CHILDREN.get(table, {}).items():
+        record_id = record["id"]
+        for key, (child_table, parent_key) in NESTED.get(table, NONE):
             out[key] = [
                 self.nest(child_table, child)
-                for child in self.children.get((child_table, parent_key, record["id"]), [])
+                for child in self.children.get((child_table, parent_key, record_id), NONE)
             ]
         return out
 
@@ -139,10 +150,66 @@ def json_documents(records: dict[str, list[dict]]) -> dict[str, list[dict]]:
     }
 
 
+class ExportInvalid(Exception):
+    """Some stored records do not validate against the official schemas."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__(f"{len(problems)} records do not validate: " + "; ".join(problems[:5]))
+        self.problems = problems
+
+
+# The schema each JSON file's documents are checked against: the compiled (nested) one
+# where HSDS publishes one, else the table's own.
+JSON_SCHEMAS = {
+    "services.json": ("compiled", "service"),
+    "organizations.json": ("compiled", "organization"),
+    "taxonomy_terms.json": ("table", "taxonomy_term"),
+}
+
+
+def _errors(validator, document: dict) -> list[str]:
+    # is_valid is the fast path; messages are built only for the rare invalid record.
+    if validator.is_valid(document):
+        return []
+    return [error.message for error in validator.iter_errors(document)]
+
+
+def validation_problems(records: dict[str, list[dict]], documents: dict[str, list[dict]]):
+    """Every way the flat RECORDS and the JSON DOCUMENTS break the official schemas."""
+    problems = []
+    for name, spec in tables().items():
+        for record in records.get(name, []):
+            problems += [f"{name} {record.get('id')}: {m}" for m in _errors(spec.validator, record)]
+    for filename, items in documents.items():
+        kind, schema = JSON_SCHEMAS[filename]
+        validator = compiled_validator(schema) if kind == "compiled" else tables()[schema].validator
+        for item in items:
+            problems += [f"{filename} {item.get('id')}: {m}" for m in _errors(validator, item)]
+    return problems
+
+
+def _write_json(path: Path, documents: list[dict]) -> None:
+    # One document per line: json's C encoder only runs without `indent`, and the
+    # indented pure-Python encoder was half of a state-size export.
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write("[\n")
+        for index, document in enumerate(documents):
+            handle.write(",\n" if index else "")
+            handle.write(json.dumps(document))
+        handle.write("\n]\n")
+
+
 def hsds_export(*, network, folder: Path) -> dict[str, int]:
-    """Write NETWORK's directory to FOLDER: `csv/` (datapackage) and the JSON files."""
+    """Write NETWORK's directory to FOLDER: `csv/` (datapackage) and the JSON files.
+
+    Every flat record and every JSON document is validated against the official
+    schemas first; if any fails, ExportInvalid lists them and nothing is written."""
     records = flat_records(network)
+    documents = json_documents(records)
+    problems = validation_problems(records, documents)
+    if problems:
+        raise ExportInvalid(problems)
     write_datapackage(records, folder / "csv")
-    for name, documents in json_documents(records).items():
-        (folder / name).write_text(json.dumps(documents, indent=2), encoding="utf-8")
+    for name, items in documents.items():
+        _write_json(folder / name, items)
     return {table: len(rows) for table, rows in records.items() if rows}

@@ -27,7 +27,7 @@ from backbone.core.models import Organization, OrganizationIdentifier
 from backbone.directory.hsds import repairs
 from backbone.directory.hsds.reading import Record
 from backbone.directory.hsds.schema import tables
-from backbone.directory.hsds.store import link_targets, split, stored
+from backbone.directory.hsds.store import link_targets, pks_by_id, split, stored, stored_ids
 from backbone.directory.models import (
     HSDS_MODELS,
     MODEL_FOR_TABLE,
@@ -53,6 +53,7 @@ FREE_TEXT = {
     "accreditations",
 }
 NOT_LOGGED = {"metadata", "meta_table_description"}
+LINK_TARGETS = {target for model in HSDS_MODELS for target in link_targets(model).values()}
 
 
 @dataclass(frozen=True)
@@ -210,7 +211,7 @@ def _references(record: Record) -> list[tuple[str, str, str]]:
 def _reference_problems(record: Record, known: dict[str, set[str]]) -> list[Problem]:
     problems = []
     for name, target, target_id in _references(record):
-        if target not in known:
+        if target not in MODEL_FOR_TABLE:
             message = f"{target!r} is not an HSDS table"
         elif target_id in known[target]:
             continue
@@ -236,6 +237,32 @@ def _drop_dangling(record: Record, found: list[Problem], result) -> list[Problem
     return left
 
 
+class _StoredIds(dict):
+    """Table -> ids of its stored rows in the network, read on first use."""
+
+    def __init__(self, network, existing: dict[str, dict]):
+        super().__init__({table: set(rows) for table, rows in existing.items() if rows})
+        self.network = network
+
+    def __missing__(self, table: str) -> set[str]:
+        ids = stored_ids(self.network, MODEL_FOR_TABLE[table])
+        self[table] = ids
+        return ids
+
+
+class _Known(dict):
+    """Table -> ids known to exist: stored, or in the data being imported."""
+
+    def __init__(self, stored_ids: _StoredIds):
+        super().__init__()
+        self.stored_ids = stored_ids
+
+    def __missing__(self, table: str) -> set[str]:
+        ids = set(self.stored_ids[table])
+        self[table] = ids
+        return ids
+
+
 def plan_and_check(
     *, network, records: list[Record], form: str, repair: bool, skip_invalid: bool
 ) -> tuple[HsdsImportResult, list[Record], dict]:
@@ -256,12 +283,20 @@ def plan_and_check(
         found = _check_values(record, form)
         if found:
             problems.setdefault(id(record), []).extend(found)
-    existing = {model.hsds_table: stored(network, model) for model in HSDS_MODELS}
+    # Stored rows in full only for the tables the data brings rows for (to upsert them);
+    # of the others only the ids, and only when a record points there: a state
+    # directory's change log alone is a row per record.
+    present = {record.table for record in records}
+    existing = {
+        model.hsds_table: stored(network, model) if model.hsds_table in present else {}
+        for model in HSDS_MODELS
+    }
+    stored_ids = _StoredIds(network, existing)
     # Leaving a record out can break the records that point at it: check again until
     # nothing more is left out.
     while True:
         candidates = [r for r in records if not skip_invalid or id(r) not in problems]
-        known = {table: set(rows) for table, rows in existing.items()}
+        known = _Known(stored_ids)
         for record in candidates:
             known[record.table].add(_uuid(record.values.get("id", "")))
         new = False
@@ -407,12 +442,8 @@ def _write(network, incoming, existing, result: HsdsImportResult, updated_by: st
             if model is DirectoryOrganization:
                 fields.append("organization")
             model._default_manager.bulk_update(to_update, fields, batch_size=BATCH)
-        pks[table] = {
-            str(hsds_id): pk
-            for hsds_id, pk in model._default_manager.filter(network=network).values_list(
-                "hsds_id", "pk"
-            )
-        }
+        if table in LINK_TARGETS:
+            pks[table] = pks_by_id(network, model)
     bulk_insert(Metadata, change_log)
     result.change_log = len(change_log)
 
@@ -420,6 +451,8 @@ def _write(network, incoming, existing, result: HsdsImportResult, updated_by: st
 def _text(value) -> str:
     """A value as change-log text: an absent value is "null" (HSDS requires the field,
     and the CSV form cannot tell an empty string from no value)."""
+    if value is None:
+        return "null"
     return value if isinstance(value, str) and value else json.dumps(value)
 
 

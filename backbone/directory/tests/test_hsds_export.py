@@ -3,9 +3,10 @@ import json
 import pytest
 
 from backbone.core.access import access_for
-from backbone.directory.hsds.exporter import flat_records
+from backbone.directory.hsds.exporter import ExportInvalid, flat_records
 from backbone.directory.hsds.reading import read
 from backbone.directory.hsds.schema import compiled_validator, tables
+from backbone.directory.models import Service
 from backbone.directory.services import directory_export, directory_import
 
 
@@ -67,3 +68,15 @@ def test_json_export_round_trips(world, imported, tmp_path):
     ours, theirs = flat_records(world.network), flat_records(world.other_network)
     for table in ("service", "organization", "service_at_location", "attribute", "taxonomy"):
         assert theirs[table] == ours[table], table
+
+
+def test_a_record_that_breaks_the_schema_stops_the_export_and_writes_nothing(
+    world, imported, tmp_path
+):
+    Service.objects.filter(network=world.network).update(status="sometimes")
+
+    with pytest.raises(ExportInvalid) as raised:
+        directory_export(access=imported, folder=tmp_path / "out")
+
+    assert any("service" in problem and "sometimes" in problem for problem in raised.value.problems)
+    assert not (tmp_path / "out").exists()

@@ -160,3 +160,43 @@ def test_hsds_api_search_uses_full_text(world, services):
     assert [s["name"] for s in response.json()["contents"]] == ["Harbor Food Pantry"]
     response = Client().get(f"/hsds/{world.network.slug}/service_at_locations", {"search": "beds"})
     assert response.json()["total_items"] == 1
+
+
+def test_words_with_each_filter_match_the_filter_alone(world, services, viewer):
+    # Words take the full-text path, where SQLite checks each filter per match.
+    county = f.AreaFactory(network=world.network, name="Harbor County", kind="county")
+    services["pantry"].residency_areas.add(county)
+    stage = f.LifeStageFactory(network=world.network, name="Adulthood")
+    services["meals"].life_stages.add(stage)
+    search_index_refresh(world.network)
+    cases = [
+        {"language": "es"},
+        {"population": "Seniors"},
+        {"life_stage": stage.pk},
+        {"area": county.pk},
+        {"open_now": MONDAY_NOON},
+        {"near": CENTER, "radius_km": 5},
+        {"stale": True},
+        {"stale": False},
+        {"taxonomy_term": "food", "open_now": MONDAY_NOON, "near": CENTER, "radius_km": 30},
+    ]
+    for filters in cases:
+        alone = set(names(search_services(viewer, **filters)))
+        worded = search_services(viewer, q="food", **filters)
+        expected = alone & set(names(search_services(viewer, q="food")))
+        assert set(names(worded)) == expected, filters
+        assert worded.total == len(expected), filters
+    assert search_services(viewer, q="food", area=999_999).total == 0
+
+
+def test_pages_of_a_word_search_keep_the_total(services, viewer):
+    first = search_services(viewer, q="food", per_page=2)
+    second = search_services(viewer, q="food", per_page=2, page=2)
+    beyond = search_services(viewer, q="food", per_page=2, page=5)
+    assert (first.total, second.total, beyond.total) == (3, 3, 3)
+    assert len(first.hits) == 2 and len(second.hits) == 1 and beyond.hits == []
+    assert not set(names(first)) & set(names(second))
+
+
+def test_the_network_token_is_not_a_searchable_word(world, services, viewer):
+    assert search_services(viewer, q=f"net{world.network.pk}").total == 0

@@ -8,6 +8,7 @@ from pathlib import Path
 from django.core.management.base import CommandError
 
 from backbone.core.management.import_command import ImportCommand
+from backbone.directory.hsds.exporter import ExportInvalid
 from backbone.directory.hsds.reading import ReadError
 from backbone.directory.hsds.schema import SchemasMissing
 from backbone.directory.services import directory_export, directory_import
@@ -50,6 +51,10 @@ class Command(ImportCommand):
                 self.stdout.write(f"Exported {counts} to {options['folder']}.")
                 return
             self.run_import(access, options)
+        except ExportInvalid as exc:
+            for problem in exc.problems:
+                self.stderr.write(problem)
+            raise CommandError(f"Nothing exported: {len(exc.problems)} problems.") from exc
         except (ReadError, SchemasMissing, OSError) as exc:
             raise CommandError(str(exc)) from exc
 
