@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.environment import BENCH_DIR  # noqa: E402
+from benchmarks.environment import BENCH_DIR, BENCH_ENCRYPTION_KEY  # noqa: E402
 from benchmarks.harness import Context, Row, benchmark  # noqa: E402
 
 SHAPE = 1  # bump when the generated shape changes, so caches are rebuilt
@@ -107,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backbone.config.settings")
     os.environ.setdefault("DEBUG", "0")
     os.environ.setdefault("SECRET_KEY", "benchmark-only-" + "x" * 60)
+    os.environ.setdefault("BACKBONE_ENCRYPTION_KEYS", BENCH_ENCRYPTION_KEY)
     # The scorecard page is read through Django's test client, whose host is "testserver".
     hosts = [h for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1").split(",") if h]
     os.environ["ALLOWED_HOSTS"] = ",".join([*hosts, "testserver"])

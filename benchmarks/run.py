@@ -43,6 +43,7 @@ BENCHMARK_MODULES = [
     "benchmarks.measurement_analytics",
     "benchmarks.directory_io",
     "benchmarks.directory_search",
+    "benchmarks.referrals",
 ]
 SIZES = ("small", "medium", "state")
 ORGANIZATIONS = {"small": "≈40", "medium": "≈300", "state": "5,000"}
@@ -215,7 +216,10 @@ def main(argv: list[str] | None = None) -> int:
         "platform": platform.platform(),
     }
 
-    rows = prepare_database(args, database, env)
+    if any(b.needs_database for b in selected):
+        rows = prepare_database(args, database, env)
+    else:
+        rows = [Row("setup", "seeded database", {"note": "not needed by these benchmarks"})]
     context = Context(args=args, database=database, env=env)
     failures: list[str] = []
     if any(b.needs_server for b in selected):

@@ -159,6 +159,11 @@ BACKBONE_REQUIRE_ADMIN_MFA = env_bool("BACKBONE_REQUIRE_ADMIN_MFA", True)
 # backbone/referrals/crypto.py and docs/referrals.md for rotation. Required when DEBUG=0.
 BACKBONE_ENCRYPTION_KEYS = env_str("BACKBONE_ENCRYPTION_KEYS")
 BACKBONE_BLIND_INDEX_KEY = env_str("BACKBONE_BLIND_INDEX_KEY")
+if not DEBUG and not BACKBONE_ENCRYPTION_KEYS.strip(" ,"):
+    raise ImproperlyConfigured(
+        "BACKBONE_ENCRYPTION_KEYS must hold at least one Fernet key when DEBUG=0 "
+        "(make one with `backbone referrals new-key`)."
+    )
 
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:

@@ -26,7 +26,7 @@ from backbone.core.models import (
     Sector,
     User,
 )
-from backbone.demo import directory_seed, measurement_seed
+from backbone.demo import directory_seed, measurement_seed, referrals_seed
 from backbone.governance.models import WorkingGroup
 from backbone.partners import readiness
 from backbone.partners.models import ProspectAssessment, ReadinessAssessment
@@ -356,6 +356,7 @@ def seed(
     )
     _seed_assessments(network, rng, fake, organizations, people)
     directory_seed.seed_directory(network, size, log=log)
+    referrals_seed.seed_referrals(network, size, log=log)
     log(
         f"Seeded {network.name}: {len(organizations)} organizations, {len(areas)} areas, "
         f"{len(people)} people."

@@ -43,6 +43,7 @@ SUPPLY_FLOOR = 0.1  # an empty cell scores as if it had a tenth of the network's
 NEED_RANGE = (0.25, 4.0)
 DEFAULT_GAP_THRESHOLD = 1.5
 DEFAULT_REDUNDANCY_MIN = 3
+DECLINE_DAYS = 365  # capacity declines of the last year raise a cell's gap score
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,11 @@ class Cell:
     need: Need | None = None
     score: float | None = None
     explanation: str = ""
+    # Referrals of people of this area to services of this category and life stage in the
+    # last DECLINE_DAYS, and how many were declined for no capacity (members only).
+    referrals_received: int = 0
+    capacity_declines: int = 0
+    capacity_declines_text: str = ""
 
     @property
     def services(self) -> int:
@@ -342,8 +348,60 @@ def ecosystem_map(
     result = EcosystemMap(
         area_kind, areas, categories, facts.stages, list(cells.values()), placed, unplaced, facts
     )
+    _add_capacity_declines(access, result, cells, toward, stage_keys, wanted_codes)
     _score(access, result)
     return result
+
+
+def _add_capacity_declines(access, result, cells, toward, stage_keys, wanted_codes) -> None:
+    """Count, per cell, the referrals of the last year to its category's services from
+    people of its area, and those declined for no capacity. A referral counts where the
+    person is (the referral's area, else the person's), or, with neither known, in the
+    areas the service serves. The public sees the directory only."""
+    if access.role == PUBLIC:
+        return
+    import datetime
+
+    from django.utils import timezone
+
+    from backbone.referrals.network_metrics import capacity_declines, suppression_k
+
+    since = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    since -= datetime.timedelta(days=DECLINE_DAYS)
+    found = capacity_declines(access.network.pk, since=since)
+    if not found:
+        return
+    facts = result.facts
+    all_stage_ids = {s.pk for s in facts.stages}
+    whole_map = not any(stage_keys) if stage_keys else True
+    touched = set()
+    for (service_id, area_id), (received, declined) in found.items():
+        codes = facts.categories_of.get(service_id, set()) & wanted_codes
+        if not codes:
+            continue
+        if area_id is not None:
+            targets = toward.get(area_id, set())
+        else:
+            targets = set()
+            for place in facts.places_of.get(service_id, ()):
+                targets |= toward.get(place, set())
+        served = facts.stages_of.get(service_id) or all_stage_ids
+        keys = [None] if whole_map else [s.pk for s in stage_keys if s and s.pk in served]
+        for key in keys:
+            for code in codes:
+                for target in targets:
+                    cell = cells.get((key, code, target))
+                    if cell is not None:
+                        cell.referrals_received += received
+                        cell.capacity_declines += declined
+                        touched.add(id(cell))
+    k = suppression_k(access.network)
+    for cell in result.cells:
+        if id(cell) in touched and cell.capacity_declines:
+            small = cell.capacity_declines < k
+            cell.capacity_declines_text = (
+                f"fewer than {k}" if small else f"{cell.capacity_declines:,}"
+            )
 
 
 def _latest_values(access: Access, indicator_ids: set[int]) -> dict[tuple[int, int | None], tuple]:
@@ -404,6 +462,8 @@ def _score(access: Access, result: EcosystemMap) -> None:
             cell.need = _need(indicator, latest, cell.area, areas, network_value)
             cell.score = cell.need.ratio / max(cell.supply_ratio, SUPPLY_FLOOR)
             cell.explanation = _explain(cell)
+            if cell.capacity_declines:
+                _raise_for_declines(cell)
 
 
 def _network_value(indicator, latest, populated: list[Cell]) -> Decimal | None:
@@ -472,6 +532,26 @@ def _explain(cell: Cell) -> str:
         f"{need}; {level}: {_rate(cell.rate)} services per 1,000 residents vs "
         f"{_rate(cell.network_rate)} network-wide. Score = need {cell.need.ratio:.2f} ÷ supply "
         f"{max(cell.supply_ratio, SUPPLY_FLOOR):.2f} = {cell.score:.1f}."
+    )
+
+
+def decline_factor(cell: Cell) -> float:
+    """1 + the share of the cell's referrals declined for no capacity (1 to 2)."""
+    if not cell.referrals_received:
+        return 1.0
+    return 1.0 + min(cell.capacity_declines / cell.referrals_received, 1.0)
+
+
+def _raise_for_declines(cell: Cell) -> None:
+    factor = decline_factor(cell)
+    share = cell.capacity_declines / cell.referrals_received if cell.referrals_received else 0
+    before = cell.score
+    cell.score = before * factor
+    declines = cell.capacity_declines_text or str(cell.capacity_declines)
+    cell.explanation += (
+        f" Unmet demand: {declines} referral{'s' * (cell.capacity_declines != 1)} of people "
+        f"here declined for no capacity in the last year ({share:.0%} of those referred), so "
+        f"the score is raised × {factor:.2f} to {cell.score:.1f}."
     )
 
 

@@ -13,6 +13,7 @@ class Link:
     url_name: str
     needs: str = ""  # "app_label.Model" whose right (`action`) the page requires
     action: str = "view"
+    roles: frozenset[str] = frozenset()  # when set, only these roles see the link
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,42 @@ ELEMENTS = [
         "referrals",
         "Service coordination",
         "Closed-loop referrals between partners with consent, and life-stage transitions.",
-        planned=("Closed-loop referrals with consent", "Transitions and pathway funnels"),
+        links=(
+            Link("Referral inbox", "referrals:inbox", needs="referrals.Referral", action="add"),
+            Link("People served", "referrals:person-list", needs="referrals.Person", action="add"),
+            Link("Notifications", "referrals:notifications", needs="referrals.Notification"),
+            Link(
+                "Record a milestone",
+                "referrals:milestone-add",
+                needs="referrals.Milestone",
+                action="add",
+            ),
+            Link(
+                "Referral analytics",
+                "referrals:network-analytics",
+                needs="referrals.ReferralSettings",
+            ),
+            Link("Pathway funnels", "referrals:funnels", needs="referrals.ReferralSettings"),
+            Link(
+                "Actual and designed flows", "referrals:flows", needs="referrals.ReferralSettings"
+            ),
+            Link(
+                "Import people and referrals",
+                "referrals:import",
+                roles=frozenset({"network_admin", "org_admin"}),
+            ),
+            Link(
+                "De-identified export",
+                "referrals:export",
+                roles=frozenset({"network_admin", "org_admin"}),
+            ),
+            Link(
+                "Referral settings",
+                "referrals:settings",
+                needs="referrals.ReferralSettings",
+                action="change",
+            ),
+        ),
     ),
     Element(
         None,

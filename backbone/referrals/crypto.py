@@ -110,3 +110,89 @@ class EncryptedTextField(models.TextField):
         if value is None or value == "":
             return value
         return encrypt(str(value))
+
+
+def new_key() -> str:
+    return Fernet.generate_key().decode()
+
+
+def encrypted_columns() -> list[tuple[str, list[str]]]:
+    """(table, [column, ...]) of every encrypted field of the referrals models."""
+    from django.apps import apps
+
+    found = []
+    for model in apps.get_app_config("referrals").get_models():
+        columns = [
+            f.column for f in model._meta.concrete_fields if isinstance(f, EncryptedTextField)
+        ]
+        if columns:
+            found.append((model._meta.db_table, columns))
+    return found
+
+
+def _is_current(token: str, newest: Fernet) -> bool:
+    try:
+        newest.decrypt(token[len(PREFIX) :].encode())
+    except InvalidToken:
+        return False
+    return True
+
+
+def rotate_all(*, batch_size: int = 1000, dry_run: bool = False) -> dict[str, dict[str, int]]:
+    """Re-encrypt every encrypted value of the referrals models with the newest key, in
+    batches of BATCH_SIZE rows, one transaction per batch. Values already under the
+    newest key are left alone (so a second run changes nothing); plain values left by
+    an older schema are encrypted. Counts per table: rotated, current, encrypted.
+
+    A value no configured key opens stops the run with ImproperlyConfigured: the old key
+    was dropped too early and must be put back (after the new one)."""
+    from django.db import connection, transaction
+
+    newest = Fernet(encryption_keys()[0])
+    counts: dict[str, dict[str, int]] = {}
+    for table, columns in encrypted_columns():
+        tally = counts[table] = {"rotated": 0, "current": 0, "encrypted": 0}
+        quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
+        table_sql = connection.ops.quote_name(table)
+        last = None
+        while True:
+            with transaction.atomic(), connection.cursor() as cursor:
+                where = "" if last is None else "WHERE id > %s "
+                # Table and column names come from the models' metadata, quoted.
+                cursor.execute(
+                    f"SELECT id, {quoted} FROM {table_sql} {where}ORDER BY id LIMIT %s",  # noqa: S608
+                    ([] if last is None else [last]) + [batch_size],
+                )
+                rows = cursor.fetchall()
+                if not rows:
+                    break
+                last = rows[-1][0]
+                for pk, *values in rows:
+                    changes = {}
+                    for column, value in zip(columns, values, strict=True):
+                        if not value:
+                            continue
+                        if not value.startswith(PREFIX):
+                            changes[column] = encrypt(value)
+                            tally["encrypted"] += 1
+                        elif _is_current(value, newest):
+                            tally["current"] += 1
+                        else:
+                            try:
+                                changes[column] = rotate(value)
+                            except InvalidToken as exc:
+                                raise ImproperlyConfigured(
+                                    f"{table}.{column} of row {pk} cannot be decrypted with "
+                                    "any key in BACKBONE_ENCRYPTION_KEYS. Put the old key back "
+                                    "after the new one and run rotate-key again."
+                                ) from exc
+                            tally["rotated"] += 1
+                    if changes and not dry_run:
+                        assignments = ", ".join(
+                            f"{connection.ops.quote_name(c)} = %s" for c in changes
+                        )
+                        cursor.execute(
+                            f"UPDATE {table_sql} SET {assignments} WHERE id = %s",  # noqa: S608
+                            [*changes.values(), pk],
+                        )
+    return counts

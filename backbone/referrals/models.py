@@ -172,11 +172,11 @@ class Consent(models.Model):
     information = models.JSONField(
         default=list, help_text="Keys of Consent.INFORMATION: what may be disclosed."
     )
-    information_description = models.TextField(
+    information_description = EncryptedTextField(
         blank=True, help_text="How much and what kind, in the person's words (§2.31(a)(1))."
     )
     purpose = models.CharField(max_length=12, choices=Purpose.choices)
-    purpose_description = models.CharField(max_length=300, blank=True)
+    purpose_description = EncryptedTextField(blank=True)
     expires_on = models.DateField(null=True, blank=True)
     expiry_event = models.CharField(
         max_length=200, blank=True, help_text="An event that ends the consent, if no date."
@@ -192,7 +192,7 @@ class Consent(models.Model):
     revoked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    revocation_note = models.TextField(blank=True)
+    revocation_note = EncryptedTextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -444,7 +444,7 @@ class PersonMerge(models.Model):
     organization = models.ForeignKey(
         Organization, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    reason = models.TextField()
+    reason = EncryptedTextField()
     score = models.FloatField(help_text="The duplicate-detection score when merged.")
     moved = models.JSONField(default=dict, help_text="Row ids moved to the kept record.")
     created_at = models.DateTimeField(default=timezone.now)

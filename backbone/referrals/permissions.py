@@ -1,11 +1,25 @@
 """Access policies of the referrals app (see backbone.core.access).
 
-A person's record is seen only by the organizations serving them (a care relationship)
-while a consent allows it; backbone staff see aggregates. The consent check at read time
-lives in selectors.py; these policies are the first, coarse filter.
+A person's record is seen only by the organization holding it and by the organizations
+an active consent allows (selectors.visible_people, checked at every read); backbone
+staff (network admins) see a person only when a consent names the backbone organization,
+and aggregates otherwise. Funders, viewers and the public see no one. Rows about a
+person (consents, care relationships, milestones, the access log) follow the person.
 """
 
-from backbone.core.access import ADMINS, MEMBERS, ORG_ADMIN, ORG_MEMBER, Policy, register, roles
+from django.db.models import Q
+
+from backbone.core.access import (
+    ADMINS,
+    MEMBERS,
+    NETWORK_ADMIN,
+    ORG_ADMIN,
+    ORG_MEMBER,
+    Policy,
+    register,
+    roles,
+)
+from backbone.referrals import selectors
 from backbone.referrals.models import (
     CareRelationship,
     Consent,
@@ -21,61 +35,72 @@ from backbone.referrals.models import (
 )
 
 PARTNER_STAFF = roles(ORG_ADMIN, ORG_MEMBER)
+CLIENT_READERS = PARTNER_STAFF | {NETWORK_ADMIN}
 CLIENT_RULES = {
-    "view": PARTNER_STAFF,
+    "view": CLIENT_READERS,
     "add": PARTNER_STAFF,
     "change": PARTNER_STAFF,
     "delete": roles(ORG_ADMIN),
 }
 
 
-class _ServedByOrganization(Policy):
-    """Rows whose person the access's organization serves."""
+class _AboutVisiblePerson(Policy):
+    """Rows whose person the access may see (the `information` part of the record)."""
 
     rules = CLIENT_RULES
     person_path = "person"
+    information = "identity"
 
     def rows(self, access, action, queryset):
-        if access.organization_id is None:
-            return queryset.none()
-        served = CareRelationship.objects.filter(
-            organization_id=access.organization_id, ended_on__isnull=True
-        ).values("person_id")
+        visible = selectors.visible_people(access, self.information).values("pk")
         key = "pk" if self.person_path == "" else f"{self.person_path}_id"
-        return queryset.filter(**{f"{key}__in": served})
+        return queryset.filter(**{f"{key}__in": visible})
 
 
 @register
-class PersonPolicy(_ServedByOrganization):
+class PersonPolicy(_AboutVisiblePerson):
     model = Person
     person_path = ""
 
 
 @register
-class CareRelationshipPolicy(_ServedByOrganization):
+class CareRelationshipPolicy(_AboutVisiblePerson):
     model = CareRelationship
+    information = "referrals"
 
 
 @register
-class ConsentPolicy(_ServedByOrganization):
+class ConsentPolicy(_AboutVisiblePerson):
     model = Consent
 
 
 @register
-class MilestonePolicy(_ServedByOrganization):
+class MilestonePolicy(_AboutVisiblePerson):
     model = Milestone
+    information = "outcomes"
 
 
 @register
-class PersonMergePolicy(_ServedByOrganization):
+class PersonMergePolicy(_AboutVisiblePerson):
     model = PersonMerge
     person_path = "kept"
+    rules = {"view": PARTNER_STAFF, "add": PARTNER_STAFF}
 
 
 @register
-class PersonAccessPolicy(_ServedByOrganization):
+class PersonAccessPolicy(_AboutVisiblePerson):
+    """The read audit of a person: for the organizations serving them (HIPAA
+    §164.312(b) review), not for every organization a consent lets read."""
+
     model = PersonAccess
     rules = {"view": PARTNER_STAFF}
+
+    def rows(self, access, action, queryset):
+        serving = CareRelationship.objects.filter(
+            organization_id__in=selectors.acting_organization_ids(access),
+            ended_on__isnull=True,
+        ).values("person_id")
+        return super().rows(access, action, queryset).filter(person_id__in=serving)
 
 
 class _ReferralParty(Policy):
@@ -88,8 +113,6 @@ class _ReferralParty(Policy):
         if access.organization_id is None:
             return queryset.none()
         prefix = f"{self.referral_path}__" if self.referral_path else ""
-        from django.db.models import Q
-
         return queryset.filter(
             Q(**{f"{prefix}from_organization_id": access.organization_id})
             | Q(**{f"{prefix}to_organization_id": access.organization_id})

@@ -20,6 +20,8 @@ def framework_nav(context):
         for link in element.links:
             if link.needs and not access.allows(apps.get_model(link.needs), link.action):
                 continue
+            if link.roles and access.role not in link.roles:
+                continue
             try:
                 links.append({"label": link.label, "url": reverse(link.url_name, args=[slug])})
             except NoReverseMatch:

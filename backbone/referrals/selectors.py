@@ -1,0 +1,328 @@
+"""Reads of client data, checked against consent at read time.
+
+Who sees a person's `information` ("identity", "demographics", "referrals", "outcomes",
+"notes"):
+- the organization that holds the record (an open care relationship it recorded or
+  imported): it is the source of the data, consent governs disclosure to others;
+- an organization an active consent allows: the disclosing organization, a named
+  recipient, or (recipients = treating) an organization with an open care relationship
+  or a referral in progress to it.
+
+Acting organizations: an organization role's own organization; for network admins, the
+network's backbone organization(s) (Membership role `backbone`), so backbone staff see
+identity only when a consent names the backbone organization. Funders, viewers and the
+public act for no organization and see nobody.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from backbone.core.access import NETWORK_ADMIN, ORG_ADMIN, ORG_MEMBER
+from backbone.core.models import Membership
+from backbone.referrals.models import CareRelationship, Consent, Person, PersonAccess, Referral
+
+# Referrals that make the receiving organization a treating participant before the
+# care relationship exists (it must see who is referred to accept or decline).
+OPEN_REFERRAL_STATUSES = (
+    Referral.Status.SENT,
+    Referral.Status.ACCEPTED,
+    Referral.Status.IN_SERVICE,
+)
+HOLDER_SOURCES = (CareRelationship.Source.RECORDED, CareRelationship.Source.IMPORT)
+
+
+def acting_organization_ids(access) -> list[int]:
+    """The organizations on whose behalf this access reads client data."""
+    if access.role in (ORG_ADMIN, ORG_MEMBER) and access.organization_id:
+        ids = {access.organization_id}
+    elif access.role == NETWORK_ADMIN:
+        ids = set(
+            Membership.objects.filter(
+                network=access.network, role=Membership.Role.BACKBONE
+            ).values_list("organization_id", flat=True)
+        )
+        if access.organization_id:
+            ids.add(access.organization_id)
+    else:
+        return []
+    # An organization that left the network reads nothing of it any more.
+    return sorted(
+        Membership.objects.filter(
+            network=access.network, organization_id__in=ids, status=Membership.Status.ACTIVE
+        ).values_list("organization_id", flat=True)
+    )
+
+
+def _active_q(on: datetime.date | None) -> Q:
+    if on is None:
+        return Q(
+            revoked_at__isnull=True,
+            expired_by_event_at__isnull=True,
+        ) & (Q(expires_on__isnull=True) | Q(expires_on__gte=timezone.localdate()))
+    # As of a past or future day: signed by then, not yet revoked or ended by the event.
+    return (
+        Q(signed_at__date__lte=on)
+        & (Q(revoked_at__isnull=True) | Q(revoked_at__date__gt=on))
+        & (Q(expired_by_event_at__isnull=True) | Q(expired_by_event_at__date__gt=on))
+        & (Q(expires_on__isnull=True) | Q(expires_on__gte=on))
+    )
+
+
+def _covers(information: str) -> Q:
+    if information not in Consent.INFORMATION:
+        raise ValueError(f"Unknown kind of information: {information!r}.")
+    # `information` is a JSON list of keys; the quoted key matches one element on both
+    # SQLite and PostgreSQL (JSON `contains` is PostgreSQL-only).
+    return Q(information__icontains=f'"{information}"')
+
+
+def active_consents(person, *, on: datetime.date | None = None) -> QuerySet[Consent]:
+    """The person's consents in force today (or on ON): not revoked, not expired."""
+    return Consent.objects.filter(person=person).filter(_active_q(on)).order_by("-signed_at", "-pk")
+
+
+def _recipient_q(organization_ids) -> Q:
+    treating = CareRelationship.objects.filter(
+        organization_id__in=organization_ids, ended_on__isnull=True
+    ).values("person_id")
+    referred = Referral.objects.filter(
+        to_organization_id__in=organization_ids, status__in=OPEN_REFERRAL_STATUSES
+    ).values("person_id")
+    return (
+        Q(disclosing_organization_id__in=organization_ids)
+        | Q(
+            recipients=Consent.Recipients.NAMED,
+            recipient_organizations__in=organization_ids,
+        )
+        | Q(recipients=Consent.Recipients.TREATING, person_id__in=treating)
+        | Q(recipients=Consent.Recipients.TREATING, person_id__in=referred)
+    )
+
+
+def consent_allows(
+    person, organization_id: int, information: str = "identity", *, on=None
+) -> Consent | None:
+    """The active consent under which ORGANIZATION_ID may see INFORMATION of PERSON,
+    or None."""
+    return (
+        active_consents(person, on=on)
+        .filter(_covers(information))
+        .filter(_recipient_q([organization_id]))
+        .distinct()
+        .first()
+    )
+
+
+def holds_record(person, organization_ids) -> bool:
+    return CareRelationship.objects.filter(
+        person=person,
+        organization_id__in=organization_ids,
+        ended_on__isnull=True,
+        source__in=HOLDER_SOURCES,
+    ).exists()
+
+
+def visible_people(access, information: str = "identity") -> QuerySet[Person]:
+    """People whose INFORMATION the access's organization may see right now."""
+    organization_ids = acting_organization_ids(access)
+    if not organization_ids:
+        return Person.objects.none()
+    held = CareRelationship.objects.filter(
+        network=access.network,
+        organization_id__in=organization_ids,
+        ended_on__isnull=True,
+        source__in=HOLDER_SOURCES,
+    ).values("person_id")
+    consented = (
+        Consent.objects.filter(network=access.network)
+        .filter(_active_q(None))
+        .filter(_covers(information))
+        .filter(_recipient_q(organization_ids))
+        .values("person_id")
+    )
+    return Person.objects.filter(network=access.network, merged_into__isnull=True).filter(
+        Q(pk__in=held) | Q(pk__in=consented)
+    )
+
+
+def may_see(access, person, information: str = "identity") -> bool:
+    return visible_people(access, information).filter(pk=person.pk).exists()
+
+
+def _reader_organization_id(access) -> int | None:
+    if access.organization_id:
+        return access.organization_id
+    ids = acting_organization_ids(access)
+    return ids[0] if ids else None
+
+
+def person_for_read(access, pk: int, *, what: str, route: str) -> Person:
+    """The person if the access may see their identity now (else 404), with the read
+    written to the person's access log."""
+    try:
+        person = visible_people(access).get(pk=pk)
+    except (Person.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404("No person found.") from exc
+    record_reads(access, [person.pk], what=what, route=route)
+    return person
+
+
+def record_reads(access, person_ids, *, what: str, route: str) -> None:
+    """One PersonAccess row per person shown (list pages, exports)."""
+    ids = sorted({int(pk) for pk in person_ids})
+    if not ids:
+        return
+    user = access.actor
+    organization_id = _reader_organization_id(access)
+    now = timezone.now()
+    PersonAccess.objects.bulk_create(
+        [
+            PersonAccess(
+                network=access.network,
+                person_id=pk,
+                user=user,
+                user_email=user.email if user else "",
+                organization_id=organization_id,
+                what=what[:40],
+                route=route[:200],
+                at=now,
+            )
+            for pk in ids
+        ],
+        batch_size=1000,
+    )
+
+
+def serving_organization_ids(person) -> list[int]:
+    """Organizations serving the person now: open care relationships."""
+    return list(
+        CareRelationship.objects.filter(person=person, ended_on__isnull=True).values_list(
+            "organization_id", flat=True
+        )
+    )
+
+
+# -- pages about one person ---------------------------------------------------------------
+
+# Partial and given-name search decrypts the organization's list when it is this small;
+# beyond it, search goes through the family-name sound index or the date of birth only.
+SEARCH_SCAN_LIMIT = 2000
+# At most this many sound-alike candidates are decrypted and checked per search.
+SEARCH_CANDIDATE_LIMIT = 1000
+
+
+def _matches(person, tokens) -> bool:
+    from backbone.referrals.crypto import normalize
+    from backbone.referrals.people import soundex
+
+    parts = [normalize(person.given_name), normalize(person.family_name)]
+    sounds = {soundex(part) for part in parts}
+    full = normalize(person.display_name)
+    return all(token in full or soundex(token) in sounds for token in tokens)
+
+
+def search_people(access, query: str) -> list[Person]:
+    """People the access may see whose name sounds like or contains QUERY, or whose date
+    of birth is QUERY (YYYY-MM-DD). Names are encrypted, so candidates come from the
+    blind indexes (or a scan of a small list) and are checked decrypted."""
+    from backbone.referrals.crypto import normalize
+    from backbone.referrals.people import birth_date_index, name_index
+
+    query = (query or "").strip()
+    visible = visible_people(access).order_by("-created_at", "-pk")
+    try:
+        born = datetime.date.fromisoformat(query)
+    except ValueError:
+        born = None
+    if born:
+        return list(visible.filter(birth_date_index=birth_date_index(born)))
+    tokens = [normalize(token) for token in query.split() if normalize(token)]
+    if not tokens:
+        return []
+    indexed = visible.filter(name_index__in=[name_index(token) for token in tokens])
+    found = {
+        person.pk: person for person in indexed[:SEARCH_CANDIDATE_LIMIT] if _matches(person, tokens)
+    }
+    if visible.count() <= SEARCH_SCAN_LIMIT:
+        for person in visible:
+            if person.pk not in found and _matches(person, tokens):
+                found[person.pk] = person
+    return sorted(found.values(), key=lambda p: (-p.created_at.timestamp(), -p.pk))
+
+
+def consents_for(access, person) -> list[Consent]:
+    """The person's consents this access may see: all of them for the record's holder,
+    else those that concern the access's organization."""
+    organization_ids = acting_organization_ids(access)
+    consents = Consent.objects.filter(person=person).order_by("-signed_at", "-pk")
+    if not holds_record(person, organization_ids):
+        consents = consents.filter(_recipient_q(organization_ids)).distinct()
+    return list(consents.prefetch_related("recipient_organizations"))
+
+
+def relationships_for(access, person) -> list[CareRelationship]:
+    organization_ids = acting_organization_ids(access)
+    relationships = CareRelationship.objects.filter(person=person).select_related("organization")
+    if not may_see(access, person, "referrals"):
+        relationships = relationships.filter(organization_id__in=organization_ids)
+    return list(relationships.order_by("started_on", "pk"))
+
+
+def referrals_for(access, person) -> list[Referral]:
+    """The person's referrals: all when a consent covers referrals, else those the
+    access's organization sent or received."""
+    organization_ids = acting_organization_ids(access)
+    referrals = Referral.objects.filter(person=person).select_related(
+        "from_organization", "to_organization", "to_service"
+    )
+    if not may_see(access, person, "referrals"):
+        referrals = referrals.filter(
+            Q(from_organization_id__in=organization_ids)
+            | Q(to_organization_id__in=organization_ids)
+        )
+    return list(referrals.order_by("-sent_at", "-pk"))
+
+
+def milestones_for(access, person) -> list:
+    from backbone.referrals.models import Milestone
+
+    if not may_see(access, person, "outcomes"):
+        return []
+    return list(
+        Milestone.objects.filter(person=person).select_related("life_stage", "organization")
+    )
+
+
+def serves(access, person) -> bool:
+    """Whether the access's organization serves the person now (reviews its access log)."""
+    return CareRelationship.objects.filter(
+        person=person,
+        organization_id__in=acting_organization_ids(access),
+        ended_on__isnull=True,
+    ).exists()
+
+
+def person_access_log(access, person) -> QuerySet[PersonAccess]:
+    return PersonAccess.objects.filter(person=person).select_related("organization")
+
+
+def network_people_summary(access) -> dict:
+    """Aggregates for backbone staff: counts only, no one identified."""
+    people = Person.objects.filter(network=access.network, merged_into__isnull=True)
+    consents = Consent.objects.filter(network=access.network)
+    return {
+        "people": people.count(),
+        "active_consents": consents.filter(_active_q(None)).count(),
+        "revoked_consents": consents.filter(revoked_at__isnull=False).count(),
+        "organizations": CareRelationship.objects.filter(
+            network=access.network, ended_on__isnull=True
+        )
+        .values("organization_id")
+        .distinct()
+        .count(),
+    }
