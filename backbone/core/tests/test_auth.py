@@ -117,6 +117,7 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path):
             "SECRET_KEY": "x7" * 30 + "-production-secret-for-the-deploy-check",
             "ALLOWED_HOSTS": "backbone.example.org",
             "DATABASE_URL": f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
+            "BACKBONE_ENCRYPTION_KEYS": "fkPtVHvE7XxUO5JHZ1dYEoXdEyRA8ZslBu5cxdCO0LM=",
         },
         "check",
         "--deploy",
