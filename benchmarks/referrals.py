@@ -601,6 +601,15 @@ def measure_inbox(requests: int) -> list[dict]:
         first = client.get(url)
         if first.status_code != 200:
             raise RuntimeError(f"{url} answered {first.status_code}")
+        from django.db import connection
+
+        # Each request starts with an empty query log (request_started resets it).
+        connection.force_debug_cursor = True
+        try:
+            client.get(url)
+            queries = len(connection.queries)
+        finally:
+            connection.force_debug_cursor = False
 
         def page():
             response = client.get(url)
@@ -613,7 +622,8 @@ def measure_inbox(requests: int) -> list[dict]:
     from backbone.referrals.models import Referral
 
     received = Referral.objects.filter(to_organization__slug="bench-referrals-0000").count()
-    return [_row(case, stats | {"note": f"{received:,} received; target p95 ≤ 100 ms"})]
+    note = f"{received:,} received; {queries} queries per request; target p95 ≤ 100 ms"
+    return [_row(case, stats | {"note": note})]
 
 
 def measure_export(requests: int) -> list[dict]:

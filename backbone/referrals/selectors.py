@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime
 
+from django.db import connection
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -54,7 +55,9 @@ def acting_organization_ids(access) -> list[int]:
     return sorted(
         Membership.objects.filter(
             network=access.network, organization_id__in=ids, status=Membership.Status.ACTIVE
-        ).values_list("organization_id", flat=True)
+        )
+        .order_by()  # the default ordering would join network and organization for nothing
+        .values_list("organization_id", flat=True)
     )
 
 
@@ -148,6 +151,101 @@ def visible_people(access, information: str = "identity") -> QuerySet[Person]:
     return Person.objects.filter(network=access.network, merged_into__isnull=True).filter(
         Q(pk__in=held) | Q(pk__in=consented)
     )
+
+
+def _marks(values) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+def _visible_among_rows(access, ids, information: str, columns: str) -> list[tuple]:
+    """Rows of COLUMNS (of referrals_person, aliased p) for the people among IDS whose
+    INFORMATION the access may see now: the rule of `visible_people`, restricted to IDS
+    in every branch, in one statement.
+
+    Plain SQL because composing the same rule as querysets cost 8 ms of CPU per page
+    (four subqueries compiled each time), more than the rest of the inbox's queries."""
+    if information not in Consent.INFORMATION:
+        raise ValueError(f"Unknown kind of information: {information!r}.")
+    organization_ids = acting_organization_ids(access) if ids else []
+    if not organization_ids:
+        return []
+    quote = connection.ops.quote_name
+    person = quote(Person._meta.db_table)
+    care = quote(CareRelationship._meta.db_table)
+    consent = quote(Consent._meta.db_table)
+    referral = quote(Referral._meta.db_table)
+    named = quote(Consent.recipient_organizations.through._meta.db_table)
+    people, organizations = _marks(ids), _marks(organization_ids)
+    open_care = (
+        f"SELECT person_id FROM {care} WHERE person_id IN ({people}) "  # noqa: S608
+        f"AND organization_id IN ({organizations}) AND ended_on IS NULL"
+    )
+    open_care_params = [*ids, *organization_ids]
+    # "+ 0" keeps the planner on the person index: statistics average over every
+    # organization, so SQLite would take the (organization, status) index, which for a
+    # busy receiver holds tens of thousands of open referrals against a few per person.
+    referred = (
+        f"SELECT person_id FROM {referral} WHERE person_id IN ({people}) "  # noqa: S608
+        f"AND to_organization_id + 0 IN ({organizations}) "
+        f"AND status IN ({_marks(OPEN_REFERRAL_STATUSES)})"
+    )
+    sql = (
+        f"SELECT {columns} FROM {person} p "  # noqa: S608 (names from the models, values as parameters)
+        f"WHERE p.id IN ({people}) AND p.network_id = %s AND p.merged_into_id IS NULL AND ("
+        f"p.id IN ({open_care} AND source IN ({_marks(HOLDER_SOURCES)})) "
+        f"OR p.id IN (SELECT c.person_id FROM {consent} c WHERE c.person_id IN ({people}) "
+        "AND c.network_id = %s AND c.revoked_at IS NULL AND c.expired_by_event_at IS NULL "
+        "AND (c.expires_on IS NULL OR c.expires_on >= %s) "
+        "AND CAST(c.information AS TEXT) LIKE %s "
+        f"AND (c.disclosing_organization_id IN ({organizations}) "
+        f"OR (c.recipients = %s AND EXISTS (SELECT 1 FROM {named} r WHERE r.consent_id = c.id "
+        f"AND r.organization_id IN ({organizations}))) "
+        f"OR (c.recipients = %s AND (c.person_id IN ({open_care}) "
+        f"OR c.person_id IN ({referred}))))))"
+    )
+    today = connection.ops.adapt_datefield_value(timezone.localdate())
+    params = [
+        *ids,
+        access.network.pk,
+        *open_care_params,
+        *HOLDER_SOURCES,
+        *ids,
+        access.network.pk,
+        today,
+        f'%"{information}"%',
+        *organization_ids,
+        Consent.Recipients.NAMED,
+        *organization_ids,
+        Consent.Recipients.TREATING,
+        *open_care_params,
+        *ids,
+        *organization_ids,
+        *OPEN_REFERRAL_STATUSES,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def visible_among(access, person_ids, information: str = "identity") -> set[int]:
+    """Which of PERSON_IDS `visible_people(access, information)` holds, checked for
+    those ids only (filtering the network-wide selector by id makes PostgreSQL build its
+    consent subqueries for every person of the network first). For list pages, which
+    check the people of one page at read time."""
+    ids = sorted({int(pk) for pk in person_ids})
+    return {pk for (pk,) in _visible_among_rows(access, ids, information, "p.id")}
+
+
+def visible_names_among(access, person_ids) -> dict[int, str]:
+    """person id -> name for those of PERSON_IDS whose identity the access may see now.
+    Only those names are decrypted."""
+    ids = sorted({int(pk) for pk in person_ids})
+    rows = _visible_among_rows(access, ids, "identity", "p.id, p.given_name, p.family_name")
+    plain = Person._meta.get_field("given_name").from_db_value  # decrypts; '' stays ''
+    return {
+        pk: f"{plain(given, None, connection)} {plain(family, None, connection)}".strip()
+        for pk, given, family in rows
+    }
 
 
 def may_see(access, person, information: str = "identity") -> bool:

@@ -15,23 +15,20 @@ from django.contrib import messages
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from backbone.core.models import NetworkRole, User
+from backbone.core.models import NetworkRole, Organization, User
 from backbone.core.web import members_only, network_view
 from backbone.directory.models import Service
 from backbone.ecosystem.models import PathwayStep
 from backbone.referrals import selectors, workflow
 from backbone.referrals.models import (
-    CareRelationship,
     Consent,
     Notification,
-    Person,
     Referral,
     ReferralSettings,
 )
@@ -46,14 +43,6 @@ from backbone.referrals.selectors import (
 PAGE_SIZE = 25
 TABS = {"received": "Received", "sent": "Sent", "overdue": "Overdue"}
 STATUS_LABELS = dict(Referral.Status.choices)
-# Fields the inbox never shows; deferring them spares their decryption.
-INBOX_DEFERRED = (
-    "reason",
-    "person__birth_date",
-    "person__phone",
-    "person__email",
-    "person__street_address",
-)
 SELF_REFERRAL_LIMIT = 5  # submissions per visitor address and network per hour
 PERSON_CHOICES_LIMIT = 200
 
@@ -71,134 +60,149 @@ def _cursor(value: str):
         return None
 
 
-def _inbox_keys(base, statuses, *, newest_first: bool, after, size: int) -> list[tuple]:
-    """(sent_at, pk) of the next SIZE + 1 rows, newest (or oldest) first.
+def _moment(value):
+    """A datetime column read by plain SQL: SQLite gives UTC text, PostgreSQL datetimes."""
+    if isinstance(value, str):
+        value = datetime.datetime.fromisoformat(value)
+    if value is not None and timezone.is_naive(value):
+        value = timezone.make_aware(value, datetime.UTC)
+    return value
 
-    One small index range scan per status on (organization, status, sent_at), merged
-    here: ordering the organization's rows of every status by sent_at in SQL would sort
-    all of them, and the inbox is read on a table of millions."""
-    order = ("-sent_at", "-pk") if newest_first else ("sent_at", "pk")
-    parts = []
+
+# What the inbox shows of a referral (its person's name comes from the visibility check).
+INBOX_FIELDS = (
+    "pk",
+    "person_id",
+    "status",
+    "sent_at",
+    "respond_by",
+    "to_service__name",
+    "to_organization__name",
+    "from_organization__name",
+)
+
+
+def _inbox_rows(
+    *,
+    network_id: int,
+    side: str,
+    organization_id: int,
+    statuses,
+    newest_first: bool,
+    after,
+    overdue_at,
+    size: int,
+) -> list[dict]:
+    """The next SIZE + 1 referrals of one side of the organization, newest (or oldest)
+    first, as dicts of INBOX_FIELDS, in one statement.
+
+    One small index range scan per status on (organization, status, sent_at), merged by
+    UNION ALL: ordering the organization's rows of every status by sent_at would sort
+    all of them, and the inbox is read on a table of millions. Plain SQL because Django
+    refuses LIMIT inside a compound statement on SQLite, and composing the querysets
+    (seven scans, then the page with its service and organizations) cost more CPU per
+    request than running them."""
+    quote = connection.ops.quote_name
+    adapt = connection.ops.adapt_datetimefield_value
+    table = quote(Referral._meta.db_table)
+    column = quote(Referral._meta.get_field(side).column)
+    direction, compare = ("DESC", "<") if newest_first else ("ASC", ">")
+    conditions = ["network_id = %s", f"{column} = %s", "status = %s"]
+    extra = []
+    if overdue_at is not None:
+        conditions.append("respond_by < %s")
+        extra.append(adapt(overdue_at))
+    if after:
+        conditions.append(f"(sent_at {compare} %s OR (sent_at = %s AND id {compare} %s))")
+        extra += [adapt(after[0]), adapt(after[0]), after[1]]
+    part = (
+        f"SELECT sent_at, id FROM {table} WHERE {' AND '.join(conditions)} "  # noqa: S608 (names from the models, values as parameters)
+        f"ORDER BY sent_at {direction}, id {direction} LIMIT %s"
+    )
+    keys = " UNION ALL ".join(
+        f"SELECT sent_at, id FROM ({part}) AS part{n}"  # noqa: S608
+        for n in range(len(statuses))
+    )
+    organization = quote(Organization._meta.db_table)
+    sql = (
+        "SELECT r.id, r.person_id, r.status, r.sent_at, r.respond_by, s.name, receiver.name, "  # noqa: S608
+        f"sender.name FROM ({keys} ORDER BY 1 {direction}, 2 {direction} LIMIT %s) AS k "
+        f"JOIN {table} r ON r.id = k.id "
+        f"JOIN {quote(Service._meta.db_table)} s ON s.id = r.to_service_id "
+        f"JOIN {organization} receiver ON receiver.id = r.to_organization_id "
+        f"LEFT JOIN {organization} sender ON sender.id = r.from_organization_id "
+        f"ORDER BY k.sent_at {direction}, k.id {direction}"
+    )
+    params = []
     for status in statuses:
-        rows = base.filter(status=status)
-        if after:
-            moment, pk = after
-            if newest_first:
-                rows = rows.filter(Q(sent_at__lt=moment) | Q(sent_at=moment, pk__lt=pk))
-            else:
-                rows = rows.filter(Q(sent_at__gt=moment) | Q(sent_at=moment, pk__gt=pk))
-        parts.append(rows.order_by(*order).values_list("sent_at", "pk")[: size + 1])
-    if len(parts) > 1 and connection.features.supports_slicing_ordering_in_compound:
-        # One round trip: UNION ALL of the per-status scans (PostgreSQL).
-        keys = list(parts[0].union(*parts[1:], all=True))
-    else:
-        keys = [key for part in parts for key in part]
-    keys.sort(reverse=newest_first)
-    return keys[: size + 1]
+        params += [network_id, organization_id, status, *extra, size + 1]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, size + 1])
+        found = cursor.fetchall()
+    rows = [dict(zip(INBOX_FIELDS, values, strict=True)) for values in found]
+    for row in rows:
+        row["sent_at"], row["respond_by"] = _moment(row["sent_at"]), _moment(row["respond_by"])
+    return rows
 
 
 def inbox_page(access, *, tab: str, status: str = "", after=None, size: int = PAGE_SIZE):
-    """One page of the organization's referrals: (rows, next cursor or '')."""
+    """One page of the organization's referrals, as dicts of INBOX_FIELDS (plain
+    values, no model instances): (rows, next cursor or '')."""
     access.require_allowed(Referral)
-    now = timezone.now()
     # The party filter of access.scope(Referral) is "from = org OR to = org"; that OR
     # makes PostgreSQL bitmap-scan every referral of the organization. Each tab asks for
     # one side only, a subset of that scope, which the (organization, status, sent_at)
     # indexes answer directly.
     if access.organization_id is None:
         return [], ""
-    scoped = Referral.objects.filter(network=access.network)
-    if tab == "sent":
-        base = scoped.filter(from_organization_id=access.organization_id)
-    else:
-        base = scoped.filter(to_organization_id=access.organization_id)
     if tab == "overdue":
-        base = base.filter(respond_by__lt=now)
         statuses = [Referral.Status.SENT]
     else:
         statuses = [status] if status in STATUS_LABELS else list(STATUS_LABELS)
-    newest_first = tab != "overdue"  # the most overdue first
-    keys = _inbox_keys(base, statuses, newest_first=newest_first, after=after, size=size)
-    more = len(keys) > size
-    keys = keys[:size]
-    found = (
-        Referral.objects.filter(pk__in=[pk for _, pk in keys])
-        .select_related("person", "to_service", "to_organization", "from_organization")
-        .defer(*INBOX_DEFERRED)
-        .in_bulk()
+    rows = _inbox_rows(
+        network_id=access.network.pk,
+        side="from_organization" if tab == "sent" else "to_organization",
+        organization_id=access.organization_id,
+        statuses=statuses,
+        newest_first=tab != "overdue",  # the most overdue first
+        after=after,
+        overdue_at=timezone.now() if tab == "overdue" else None,
+        size=size,
     )
-    rows = [found[pk] for _, pk in keys if pk in found]
-    cursor = f"{keys[-1][0].isoformat()}_{keys[-1][1]}" if more and keys else ""
+    more = len(rows) > size
+    rows = rows[:size]
+    cursor = f"{rows[-1]['sent_at'].isoformat()}_{rows[-1]['pk']}" if more else ""
     return rows, cursor
 
 
 def overdue_count(access, limit: int = 100) -> int:
     """Overdue received referrals, counted up to LIMIT (a bounded count stays cheap)."""
-    rows = access.scope(Referral).filter(
-        to_organization_id=access.organization_id,
-        status=Referral.Status.SENT,
-        respond_by__lt=timezone.now(),
+    if access.organization_id is None:
+        return 0
+    table = connection.ops.quote_name(Referral._meta.db_table)
+    sql = (
+        f"SELECT COUNT(*) FROM (SELECT id FROM {table} "  # noqa: S608
+        "WHERE network_id = %s AND to_organization_id = %s AND status = %s "
+        "AND respond_by < %s LIMIT %s) AS overdue"
     )
-    return rows.values("pk")[:limit].count()
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    params = [access.network.pk, access.organization_id, Referral.Status.SENT, now, limit]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()[0]
 
 
-def visible_among(access, ids, information: str = "identity") -> set[int]:
-    """Which of IDS `selectors.visible_people(access, information)` holds, computed for
-    those ids only: filtering the network-wide selector by id makes PostgreSQL build its
-    consent subqueries for every person of the network first (over a second at a
-    million referrals). Same rules; test_inbox checks both agree."""
-    ids = {int(pk) for pk in ids}
-    organization_ids = selectors.acting_organization_ids(access)
-    if not ids or not organization_ids:
-        return set()
-    open_relationship = CareRelationship.objects.filter(
-        person_id__in=ids, organization_id__in=organization_ids, ended_on__isnull=True
-    )
-    held = set(
-        open_relationship.filter(source__in=selectors.HOLDER_SOURCES).values_list(
-            "person_id", flat=True
-        )
-    )
-    treating = set(open_relationship.values_list("person_id", flat=True)) | set(
-        Referral.objects.filter(
-            person_id__in=ids,
-            to_organization_id__in=organization_ids,
-            status__in=selectors.OPEN_REFERRAL_STATUSES,
-        ).values_list("person_id", flat=True)
-    )
-    consented = set(
-        Consent.objects.filter(person_id__in=ids, network=access.network)
-        .filter(selectors._active_q(None))
-        .filter(selectors._covers(information))
-        .filter(
-            Q(disclosing_organization_id__in=organization_ids)
-            | Q(
-                recipients=Consent.Recipients.NAMED,
-                recipient_organizations__in=organization_ids,
-            )
-            | Q(recipients=Consent.Recipients.TREATING, person_id__in=treating)
-        )
-        .values_list("person_id", flat=True)
-    )
-    return set(
-        Person.objects.filter(
-            pk__in=held | consented, network=access.network, merged_into__isnull=True
-        ).values_list("pk", flat=True)
-    )
-
-
-def _names(access, people, *, what: str, route: str) -> dict[int, str]:
+def _names(access, person_ids, *, what: str, route: str) -> dict[int, str]:
     """person id -> name for the people whose identity the access may see now; the
     others get a placeholder. The names shown are written to the access log."""
-    ids = {person.pk for person in people}
-    visible = visible_among(access, ids)
+    visible = selectors.visible_names_among(access, person_ids)
     record_reads(access, visible, what=what, route=route)
-    return {
-        person.pk: person.display_name
-        if person.pk in visible
-        else f"Person {person.pk} (no consent to show identity)"
-        for person in people
-    }
+    return {pk: visible.get(pk, f"Person {pk} (no consent to show identity)") for pk in person_ids}
+
+
+def _minute(moment) -> str:
+    """As the template's `date:"Y-m-d H:i"` shows it, without its per-call cost."""
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
 @network_view
@@ -212,21 +216,34 @@ def inbox(request, access):
         access, tab=tab, status=status, after=_cursor(request.GET.get("after", ""))
     )
     names = _names(
-        access, {row.person for row in rows}, what="referral inbox", route="referrals:inbox"
+        access, {row["person_id"] for row in rows}, what="referral inbox", route="referrals:inbox"
     )
     now = timezone.now()
+    # One reverse for the page, not one per row.
+    detail = reverse("referrals:referral-detail", args=[access.network.slug, 0])
+    detail_prefix, detail_suffix = detail.rsplit("/0", 1)
+    party = "to_organization__name" if tab == "sent" else "from_organization__name"
     context = {
         "access": access,
         "tab": tab,
+        "tab_label": TABS[tab],
         "tabs": TABS.items(),
         "status": status,
         "status_label": STATUS_LABELS.get(status, ""),
         "statuses": STATUS_LABELS.items(),
         "rows": [
             {
-                "referral": row,
-                "name": names[row.person_id],
-                "overdue": row.status == Referral.Status.SENT and row.respond_by < now,
+                "pk": row["pk"],
+                "url": f"{detail_prefix}/{row['pk']}{detail_suffix}",
+                "name": names[row["person_id"]],
+                "service": row["to_service__name"],
+                "party": row[party] or ("" if tab == "sent" else "Self-referral"),
+                "status_label": STATUS_LABELS.get(row["status"], row["status"]),
+                "overdue": row["status"] == Referral.Status.SENT and row["respond_by"] < now,
+                "sent": _minute(row["sent_at"]),
+                "respond_by": _minute(row["respond_by"])
+                if row["status"] == Referral.Status.SENT
+                else "",
             }
             for row in rows
         ],
