@@ -14,6 +14,9 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
+import orjson
+
+from backbone.core.bulk import collector_paused
 from backbone.directory.hsds.reading import CHILDREN
 from backbone.directory.hsds.schema import compiled_validator, hsds_dir, tables
 from backbone.directory.hsds.store import stored
@@ -188,17 +191,23 @@ def validation_problems(records: dict[str, list[dict]], documents: dict[str, lis
     return problems
 
 
+def _dumps(document: dict) -> bytes:
+    try:
+        return orjson.dumps(document)
+    except TypeError:  # what orjson refuses (e.g. integers past 64 bits) json writes
+        return json.dumps(document, ensure_ascii=False).encode()
+
+
 def _write_json(path: Path, documents: list[dict]) -> None:
-    # One document per line: json's C encoder only runs without `indent`, and the
-    # indented pure-Python encoder was half of a state-size export.
-    with path.open("w", encoding="utf-8") as handle:
-        handle.write("[\n")
-        for index, document in enumerate(documents):
-            handle.write(",\n" if index else "")
-            handle.write(json.dumps(document))
-        handle.write("\n]\n")
+    # One document per line, written by orjson (an indented dump with json's
+    # pure-Python encoder was half of a state-size export; json's C encoder, a fifth).
+    with path.open("wb") as handle:
+        handle.write(b"[\n")
+        handle.write(b",\n".join(map(_dumps, documents)))
+        handle.write(b"\n]\n")
 
 
+@collector_paused()
 def hsds_export(*, network, folder: Path) -> dict[str, int]:
     """Write NETWORK's directory to FOLDER: `csv/` (datapackage) and the JSON files.
 

@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from backbone.core.bulk import collector_paused
 from backbone.directory.hsds.schema import tables
 
 
@@ -218,6 +219,7 @@ def read_datapackage(folder: Path) -> list[Record]:
     return out
 
 
+@collector_paused()
 def read(path: Path) -> tuple[list[Record], str]:
     """The records at PATH and its form ("json" or "csv")."""
     from backbone.directory.hsds import legacy

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 
+import orjson
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
 
@@ -60,7 +61,12 @@ def uuid_text(value) -> str | None:
 def _json(value) -> dict:
     if value is None:
         return {}
-    return json.loads(value) if isinstance(value, str | bytes) else value
+    if not isinstance(value, str | bytes):
+        return value
+    try:
+        return orjson.loads(value)  # several times faster than json on a state directory
+    except orjson.JSONDecodeError:  # e.g. NaN, which json reads
+        return json.loads(value)
 
 
 def flat_rows(queryset) -> dict[str, tuple[int, dict]]:

@@ -85,6 +85,42 @@ def test_one_audit_event_and_a_change_log_per_import(world, admin_access, hsds):
     assert created.count() == 1
 
 
+def test_change_log_ids_are_distinct_version_7_uuids_in_record_order(world, admin_access, hsds):
+    directory_import(access=admin_access, path=hsds / "examples" / "service_full.json")
+
+    # The import's own change log (the example brings metadata records of its own).
+    logged = Metadata.objects.filter(
+        network=world.network, data__updated_by="network-admin@river.example"
+    )
+    rows = list(logged.values_list("resource_type", "resource_id", "hsds_id"))
+    assert len(rows) > 5
+    ids = [hsds_id for _, _, hsds_id in rows]
+    assert len(set(ids)) == len(ids)
+    assert {hsds_id.version for hsds_id in ids} == {7}
+    in_record_order = [hsds_id for *_, hsds_id in sorted(rows, key=lambda r: (r[0], r[1]))]
+    assert in_record_order == sorted(ids)
+
+
+def test_text_orjson_refuses_is_stored_and_read_back(world, admin_access, hsds, tmp_path):
+    document = json.loads((hsds / "examples" / "service_full.json").read_text())
+    document["name"] = "Café für alle"
+    document["fees_description"] = "Ünïcödé ✓"
+    directory_import(access=admin_access, path=_write(tmp_path, "service_full.json", document))
+
+    service = Service.objects.get(network=world.network)
+    assert service.name == "Café für alle"
+    assert service.data["fees_description"] == "Ünïcödé ✓"
+    again = directory_import(access=admin_access, path=tmp_path / "service_full.json")
+    assert not again.changed
+
+
+def test_json_text_falls_back_to_json_for_what_orjson_refuses():
+    from backbone.core.bulk import json_text
+
+    assert json.loads(json_text({"big": 2**70, "name": "é"})) == {"big": 2**70, "name": "é"}
+    assert json.loads(json_text({"n": 1.5, "list": [1, None]})) == {"n": 1.5, "list": [1, None]}
+
+
 def test_a_changed_record_is_updated_and_logged(world, admin_access, hsds, tmp_path):
     document = json.loads((hsds / "examples" / "service_full.json").read_text())
     directory_import(access=admin_access, path=_write(tmp_path, "service_full.json", document))
