@@ -61,6 +61,10 @@ def hsds_view(view):
             response = _error(405, "The HSDS API is read-only.")
             response["Allow"] = "GET, HEAD"
             return response
+        # PostgreSQL text cannot hold NUL; refuse it here rather than fail in a query.
+        for name, values in request.GET.lists():
+            if "\x00" in name or any("\x00" in value for value in values):
+                return _error(400, f"The query parameter {name!r} contains a NUL character.")
         try:
             return view(request, access, **kwargs)
         except BadQuery as exc:

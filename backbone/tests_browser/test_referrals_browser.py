@@ -21,6 +21,14 @@ pytestmark = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def queued_tasks(settings):
+    """Queue background tasks as the demo does (a worker runs them), instead of the test
+    default that runs them inside the request: each referral change queues the
+    measurement feed, which is a worker's job, not the page's."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+
 def _cast(demo):
     sender = NetworkRole.objects.get(user__email=demo_email("orgadmin"))
     receiver_org = (

@@ -278,3 +278,10 @@ def test_writes_are_refused(world, imported):
 
     assert client.post(f"{base(world)}/services").status_code == 405
     assert Client().post(f"{base(world)}/services").status_code == 404
+
+
+def test_a_nul_character_in_a_query_parameter_is_a_400_not_a_database_error(world, imported):
+    response = member(world).get(f"{base(world)}/taxonomy_terms", {"taxonomy_id": "a\x00b"})
+
+    assert response.status_code == 400
+    assert "taxonomy_id" in response.json()["detail"]
