@@ -8,6 +8,9 @@ registration order and prints every row in one markdown table.
 from __future__ import annotations
 
 import json
+import os
+import statistics
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -150,3 +153,26 @@ class Context:
         if role not in self._sessions:
             self._sessions[role] = log_in_as(self.base_url, role)
         return self._sessions[role]
+
+
+def latency(function: Callable[[], Any], requests: int, *, warmup: int = 10) -> dict:
+    """Call FUNCTION in this process, one call at a time: p50/p95/max wall ms and the CPU
+    per call, which stays steady whatever the machine's load (printed beside it)."""
+    for _ in range(warmup):
+        function()
+    timings = []
+    cpu = time.process_time()
+    for _ in range(requests):
+        began = time.perf_counter()
+        function()
+        timings.append((time.perf_counter() - began) * 1000)
+    cpu = (time.process_time() - cpu) * 1000 / requests
+    timings.sort()
+    return {
+        "n": requests,
+        "p50 ms": statistics.median(timings),
+        "p95 ms": timings[int(0.95 * (len(timings) - 1))],
+        "max ms": timings[-1],
+        "CPU ms/req": cpu,
+        "load average": " ".join(f"{figure:.1f}" for figure in os.getloadavg()),
+    }

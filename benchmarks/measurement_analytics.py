@@ -25,7 +25,6 @@ import json
 import os
 import random
 import sqlite3
-import statistics
 import subprocess
 import sys
 import time
@@ -36,7 +35,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.environment import BENCH_DIR, BENCH_ENCRYPTION_KEY  # noqa: E402
-from benchmarks.harness import Context, Row, benchmark  # noqa: E402
+from benchmarks.harness import Context, Row, benchmark, latency  # noqa: E402
 
 SHAPE = 1  # bump when the generated shape changes, so caches are rebuilt
 VALUES = int(os.environ.get("ANALYTICS_BENCH_VALUES", 10_000_000))  # state size: 10 million
@@ -575,28 +574,6 @@ def _duckdb(path: Path, network_id: int) -> dict:
     }
 
 
-def _latency(function, requests: int) -> dict:
-    for _ in range(10):
-        function()
-    timings = []
-    cpu = time.process_time()
-    for _ in range(requests):
-        began = time.perf_counter()
-        function()
-        timings.append((time.perf_counter() - began) * 1000)
-    cpu = (time.process_time() - cpu) * 1000 / requests
-    timings.sort()
-    return {
-        "n": requests,
-        "p50 ms": statistics.median(timings),
-        "p95 ms": timings[int(0.95 * (len(timings) - 1))],
-        "max ms": timings[-1],
-        # One process, one request at a time: CPU per request, whatever the machine's load.
-        "CPU ms/req": cpu,
-        "load average": _load(),
-    }
-
-
 def _admin_access():
     from backbone.core.access import access_for
     from backbone.core.models import Network, User
@@ -643,7 +620,7 @@ def measure_scorecard(requests: int) -> list[dict]:
     from backbone.insights import analytics
 
     access = _admin_access()
-    function_stats = _latency(lambda: analytics.scorecard(access), requests)
+    function_stats = latency(lambda: analytics.scorecard(access), requests)
     rows = [
         _row(
             "scorecard, analytics.scorecard() warm",
@@ -652,7 +629,7 @@ def measure_scorecard(requests: int) -> list[dict]:
     ]
     reader, what = _scorecard_reader()
     if what.startswith("page"):
-        stats = _latency(reader, requests)
+        stats = latency(reader, requests)
         rows.append(_row(f"scorecard {what} warm", stats | {"note": "target p95 ≤ 100 ms"}))
     else:
         rows.append(_row("scorecard page", {"note": "insights:scorecard not available"}))

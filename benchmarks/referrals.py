@@ -26,7 +26,6 @@ import json
 import os
 import random
 import sqlite3
-import statistics
 import subprocess
 import sys
 import time
@@ -38,7 +37,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.environment import BENCH_DIR, BENCH_ENCRYPTION_KEY  # noqa: E402
-from benchmarks.harness import Context, Row, benchmark  # noqa: E402
+from benchmarks.harness import Context, Row, benchmark, latency  # noqa: E402
 
 SHAPE = 1  # bump when the generated shape changes, so caches are rebuilt
 PEOPLE = int(os.environ.get("REFERRAL_BENCH_PEOPLE", 2_000_000))
@@ -505,26 +504,6 @@ def _referral(rng, network, person, sender, receiver, service, sent, status, pat
 # Measuring -------------------------------------------------------------------------------
 
 
-def _latency(function, requests: int) -> dict:
-    for _ in range(5):
-        function()
-    timings = []
-    cpu = time.process_time()
-    for _ in range(requests):
-        began = time.perf_counter()
-        function()
-        timings.append((time.perf_counter() - began) * 1000)
-    cpu = (time.process_time() - cpu) * 1000 / requests
-    timings.sort()
-    return {
-        "n": requests,
-        "p50 ms": statistics.median(timings),
-        "p95 ms": timings[int(0.95 * (len(timings) - 1))],
-        "max ms": timings[-1],
-        "CPU ms/req": cpu,
-    }
-
-
 def _cold(function) -> float:
     from django.core.cache import cache
 
@@ -561,7 +540,7 @@ def measure_funnels(requests: int) -> list[dict]:
                 return funnels.pathway_funnel(network, pathway, group=group)
 
             cold = _cold(call)
-            stats = _latency(call, requests)
+            stats = latency(call, requests)
         except Exception as exc:  # noqa: BLE001 (a tree being edited: report, do not fail)
             rows.append(_unavailable(case, exc))
             continue
@@ -581,7 +560,7 @@ def measure_network(requests: int) -> list[dict]:
             return network_metrics.network_metrics(network)
 
         cold = _cold(call)
-        stats = _latency(call, requests)
+        stats = latency(call, requests)
     except Exception as exc:  # noqa: BLE001
         return [_unavailable(case, exc)]
     return [_row(f"{case}, warm", stats | {"note": f"cold {cold:.2f} s; target warm ≤ 1 s"})]
@@ -616,7 +595,7 @@ def measure_inbox(requests: int) -> list[dict]:
             assert response.status_code == 200
             return response.content
 
-        stats = _latency(page, requests)
+        stats = latency(page, requests)
     except Exception as exc:  # noqa: BLE001
         return [_unavailable(case, exc)]
     from backbone.referrals.models import Referral
