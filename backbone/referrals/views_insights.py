@@ -45,7 +45,8 @@ def _pathway(request, access) -> tuple[Pathway | None, list[Pathway]]:
 
 
 def _bar(title: str, items, unit: str, label: str) -> charts.Chart | None:
-    if not items:
+    """A bar chart, or None when there is nothing to draw (every figure withheld)."""
+    if not any(value is not None for _label, value in items):
         return None
     return charts.bar_chart(title, items, unit=unit, label=label)
 
