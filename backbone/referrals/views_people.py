@@ -261,18 +261,15 @@ def person_add(request, access):
             else:
                 messages.success(request, "Added the person.")
                 return redirect(_detail_url(access, person))
-    return render(
+    return _person_form(
         request,
-        "referrals/people_form.html",
-        {
-            "access": access,
-            "form": form,
-            "heading": "Add a person",
-            "duplicates": duplicates,
-            "hidden_duplicates": hidden_duplicates,
-            "cancel_url": reverse("referrals:person-list", args=[access.network.slug]),
-        },
-        status=400 if form.is_bound and (form.errors or duplicates or hidden_duplicates) else 200,
+        access,
+        form,
+        heading="Add a person",
+        cancel_url=reverse("referrals:person-list", args=[access.network.slug]),
+        refused=bool(duplicates or hidden_duplicates),
+        duplicates=duplicates,
+        hidden_duplicates=hidden_duplicates,
     )
 
 
@@ -290,17 +287,23 @@ def person_edit(request, access, pk: int):
         else:
             messages.success(request, "Saved.")
             return redirect(_detail_url(access, person))
-    return render(
+    return _person_form(
         request,
-        "referrals/people_form.html",
-        {
-            "access": access,
-            "form": form,
-            "person": person,
-            "heading": f"Edit {person.display_name}",
-            "cancel_url": _detail_url(access, person),
-        },
-        status=400 if form.is_bound and form.errors else 200,
+        access,
+        form,
+        heading=f"Edit {person.display_name}",
+        cancel_url=_detail_url(access, person),
+        person=person,
+    )
+
+
+def _person_form(request, access, form, *, heading, cancel_url, refused=False, **extra):
+    """The add/edit page; 400 when a posted form is sent back (errors, or duplicates to
+    confirm)."""
+    context = {"access": access, "form": form, "heading": heading, "cancel_url": cancel_url}
+    bad = form.is_bound and (bool(form.errors) or refused)
+    return render(
+        request, "referrals/people_form.html", {**context, **extra}, status=400 if bad else 200
     )
 
 
