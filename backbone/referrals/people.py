@@ -104,6 +104,44 @@ def person_indexes(*, family_name: str, birth_date: datetime.date) -> dict:
     }
 
 
+def reindex_all(*, batch_size: int = 1000, dry_run: bool = False) -> dict[str, int]:
+    """Recompute every person's blind indexes from the decrypted name and date of birth,
+    after BACKBONE_BLIND_INDEX_KEY (or, without it, SECRET_KEY) changed. One transaction
+    per batch of BATCH_SIZE people; people whose indexes are already right are left alone,
+    so a second run changes nothing. Counts: reindexed, current."""
+    counts = {"reindexed": 0, "current": 0}
+    last = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                Person.objects.filter(pk__gt=last)
+                .order_by("pk")
+                .only("pk", "family_name", "birth_date", "name_index", "birth_date_index")[
+                    :batch_size
+                ]
+            )
+            if not batch:
+                return counts
+            last = batch[-1].pk
+            changed = []
+            for person in batch:
+                born = datetime.date.fromisoformat(person.birth_date)
+                fresh = {
+                    "name_index": name_index(person.family_name),
+                    "birth_date_index": birth_date_index(born),
+                }
+                if all(getattr(person, field) == value for field, value in fresh.items()):
+                    counts["current"] += 1
+                    continue
+                for field, value in fresh.items():
+                    setattr(person, field, value)
+                changed.append(person)
+            counts["reindexed"] += len(changed)
+            if changed and not dry_run:
+                # The encrypted fields are not written: only the two index columns.
+                Person.objects.bulk_update(changed, ["name_index", "birth_date_index"])
+
+
 # -- validation ---------------------------------------------------------------------------
 
 

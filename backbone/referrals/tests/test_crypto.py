@@ -198,3 +198,41 @@ def test_audit_rows_hold_no_identity(world):
     text = "\n".join(f"{e.object_repr} {e.before} {e.after}" for e in events)
     for plain in ("Maria", "Quintero", "2001-04-03", "555-0134", "maria.q@", "Moved away"):
         assert plain not in text
+
+
+def test_reindex_after_the_blind_index_key_changed(world, settings):
+    """A new BACKBONE_BLIND_INDEX_KEY leaves the stored indexes stale (duplicates are no
+    longer found by date of birth or name); `reindex` recomputes them from the decrypted
+    fields, writes only the index columns, and a second run changes nothing."""
+    settings.BACKBONE_BLIND_INDEX_KEY = "old-blind-index-key"
+    person = f.client_world(world)["person"]
+    born = datetime.date(2001, 4, 3)
+    assert Person.objects.filter(birth_date_index=people.birth_date_index(born)).exists()
+
+    settings.BACKBONE_BLIND_INDEX_KEY = "new-blind-index-key"
+    assert not Person.objects.filter(birth_date_index=people.birth_date_index(born)).exists()
+    stored = Person.objects.values_list("given_name", "family_name", "birth_date", "phone")
+    before = list(stored)
+
+    dry = io.StringIO()
+    call_command("referrals", "reindex", "--dry-run", stdout=dry)
+    assert "1 reindexed, 0 already current. Dry run" in dry.getvalue()
+    assert not Person.objects.filter(birth_date_index=people.birth_date_index(born)).exists()
+
+    out = io.StringIO()
+    call_command("referrals", "reindex", "--batch-size", "1", stdout=out)
+    assert "People: 1 reindexed, 0 already current." in out.getvalue()
+    found = Person.objects.get(birth_date_index=people.birth_date_index(born))
+    assert found.pk == person.pk
+    assert found.name_index == people.name_index("Quintero")
+    assert list(stored) == before
+    assert "quintero" not in raw_dump().lower()
+
+    again = io.StringIO()
+    call_command("referrals", "reindex", stdout=again)
+    assert "People: 0 reindexed, 1 already current." in again.getvalue()
+
+
+def test_reindex_refuses_a_batch_size_below_one():
+    with pytest.raises(CommandError, match="at least 1"):
+        call_command("referrals", "reindex", "--batch-size", "0", stdout=io.StringIO())

@@ -2,6 +2,7 @@
 (see docs/referrals.md).
 
     new-key | rotate-key [--batch-size N] [--dry-run]      encryption keys of client fields
+    reindex [--batch-size N] [--dry-run]                   blind indexes after a key change
     escalate --network SLUG [--now ISO] [--run-now]        overdue referrals (cron)
     export FILE --network SLUG [--as EMAIL]                de-identified referrals (CSV)
     import FILE --network SLUG [--dry-run] [--as EMAIL]    people and referrals (CSV)
@@ -34,6 +35,15 @@ class Command(BaseCommand):
         )
         rotate.add_argument("--batch-size", type=int, default=1000, metavar="N")
         rotate.add_argument("--dry-run", action="store_true", help="Count only; write nothing.")
+        reindex = actions.add_parser(
+            "reindex",
+            help="Recompute the blind indexes (duplicate detection, name search).",
+            description="Run after BACKBONE_BLIND_INDEX_KEY (or, without it, SECRET_KEY) "
+            "changed: people's indexes are recomputed from their decrypted name and date "
+            "of birth. Safe to run again: indexes already right are kept.",
+        )
+        reindex.add_argument("--batch-size", type=int, default=1000, metavar="N")
+        reindex.add_argument("--dry-run", action="store_true", help="Count only; write nothing.")
         escalate = actions.add_parser(
             "escalate", help="Escalate referrals past the network's response-time standard."
         )
@@ -90,7 +100,22 @@ class Command(BaseCommand):
         "export": "export",
         "import": "import_file",
         "feed-measurement": "feed_measurement",
+        "reindex": "reindex",
     }
+
+    def reindex(self, options) -> None:
+        from backbone.referrals.people import reindex_all
+
+        if options["batch_size"] < 1:
+            raise CommandError("--batch-size must be at least 1.")
+        try:
+            counts = reindex_all(batch_size=options["batch_size"], dry_run=options["dry_run"])
+        except ImproperlyConfigured as exc:
+            raise CommandError(str(exc)) from exc
+        suffix = " Dry run: nothing was written." if options["dry_run"] else ""
+        self.stdout.write(
+            f"People: {counts['reindexed']} reindexed, {counts['current']} already current.{suffix}"
+        )
 
     def escalate(self, options) -> None:
         from backbone.referrals.tasks import escalate_command
