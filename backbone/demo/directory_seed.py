@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils import timezone
 
 from backbone.core.access import NETWORK_ADMIN, Access
 from backbone.core.models import Area, LifeStage, Membership, NetworkRole, Organization
@@ -358,6 +359,7 @@ class _Builder:
                 ["Free.", "Free.", "Sliding scale.", "Free for eligible families."]
             ),
         }
+        data.update(self._verification(n))
         ages = [AGES[i] for i in stage_idx if i in AGES]
         if ages:
             data["minimum_age"] = min(a[0] for a in ages)
@@ -444,6 +446,17 @@ class _Builder:
                 unit=unit,
                 updated=UPDATED - datetime.timedelta(days=rng.randint(0, 30)),
             )
+
+    def _verification(self, n) -> dict:
+        """When the listing was last checked (HSDS `assured_date`), counted back from
+        today: four in five within the last eleven months, the rest 13 to 36 months ago
+        (flagged stale). Its own random stream keeps the rest of the seed as it was."""
+        draw = random.Random(f"verified:{self.slug}:{n}")
+        days = draw.randint(0, 330) if draw.random() < 0.8 else draw.randint(396, 1095)
+        return {
+            "assured_date": (timezone.localdate() - datetime.timedelta(days=days)).isoformat(),
+            "assurer_email": f"directory@{self.slug}.example.org",
+        }
 
     def _extra_location(self, org, n, place: _Place, locations_of):
         key = f"svc{n}"

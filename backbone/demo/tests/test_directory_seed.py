@@ -1,3 +1,4 @@
+import datetime
 import json
 import uuid
 
@@ -135,3 +136,17 @@ def _other_network():
     from backbone.core.models import Network
 
     return Network.objects.create(name="Empty", slug="empty-check", purpose="A check.")
+
+
+def test_most_listings_were_verified_recently_and_some_are_stale(demo):
+    """The demo directory looks like a kept directory: most listings checked within the
+    stale threshold, a minority flagged stale (not every listing, as before)."""
+    from backbone.directory.search import is_stale
+
+    dates = [
+        data.get("assured_date")
+        for data in d.Service.objects.filter(network=demo).values_list("data", flat=True)
+    ]
+    assert all(dates)
+    stale = sum(is_stale(datetime.date.fromisoformat(day)) for day in dates)
+    assert 0.1 * len(dates) < stale < 0.3 * len(dates)
