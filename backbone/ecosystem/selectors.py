@@ -548,8 +548,10 @@ def _raise_for_declines(cell: Cell) -> None:
     before = cell.score
     cell.score = before * factor
     declines = cell.capacity_declines_text or str(cell.capacity_declines)
+    # A withheld count reads "fewer than 11 referrals", whatever the count behind it.
+    plural = bool(cell.capacity_declines_text) or cell.capacity_declines != 1
     cell.explanation += (
-        f" Unmet demand: {declines} referral{'s' * (cell.capacity_declines != 1)} of people "
+        f" Unmet demand: {declines} referral{'s' * plural} of people "
         f"here declined for no capacity in the last year ({share:.0%} of those referred), so "
         f"the score is raised × {factor:.2f} to {cell.score:.1f}."
     )

@@ -189,3 +189,20 @@ def test_redundancy_needs_the_threshold_of_distinct_providers(world, directory):
     assert found[0].providers == ["A", "B", "C"]
     assert len(found[0].services) == 4
     assert ecosystem_redundancy(member, area_kind="county", minimum=4) == []
+
+
+@pytest.mark.parametrize(
+    ("declines", "text", "words"),
+    [
+        (1, "", "1 referral of people"),
+        (3, "", "3 referrals of people"),
+        (1, "fewer than 11", "fewer than 11 referrals of people"),
+    ],
+)
+def test_the_decline_explanation_reads_right(declines, text, words):
+    from backbone.ecosystem.selectors import Cell, _raise_for_declines
+
+    cell = Cell(None, None, None, score=4.0, referrals_received=5)
+    cell.capacity_declines, cell.capacity_declines_text = declines, text
+    _raise_for_declines(cell)
+    assert f"Unmet demand: {words} here declined for no capacity" in cell.explanation
