@@ -21,6 +21,11 @@ docs/public-report-card.md):
    term's reason); so is a rate whose numerator is above 0 and below k or whose
    denominator is below k.
 
+Cells the reader already knows (`known`: a partner's own figures, shown to that partner)
+are released whatever their size and are never withheld as complements; since the reader
+can subtract them, the other cells are protected as if they were released. A rate whose
+small terms are all known is released.
+
 Everything is deterministic: ties are broken by the order the cells were added.
 """
 
@@ -52,13 +57,22 @@ class Table:
     relations: list[tuple[Hashable, tuple[Hashable, ...]]] = field(default_factory=list)
     rates: dict[Hashable, tuple[Hashable | None, Hashable | None]] = field(default_factory=dict)
     hidden: set[Hashable] = field(default_factory=set)
+    known: set[Hashable] = field(default_factory=set)
 
-    def add_count(self, key: Hashable, value, *, hidden: bool = False) -> Hashable:
+    def add_count(
+        self, key: Hashable, value, *, hidden: bool = False, known: bool = False
+    ) -> Hashable:
+        """A count. HIDDEN: never published (e.g. a remainder), but part of the relations.
+        KNOWN: the reader knows it already (its own figure), so it is shown as it is."""
         if key in self.counts or key in self.rates:
             raise ValueError(f"The cell {key!r} is in the table twice.")
+        if hidden and known:
+            raise ValueError(f"The cell {key!r} cannot be both hidden and known.")
         self.counts[key] = None if value is None else Decimal(value)
         if hidden:
             self.hidden.add(key)
+        if known:
+            self.known.add(key)
         return key
 
     def add_relation(self, total: Hashable, parts: Iterable[Hashable]) -> None:
@@ -111,6 +125,8 @@ def suppress(table: Table, k: int) -> Suppression:
     order = {key: index for index, key in enumerate(table.counts)}
     reasons: dict[Hashable, str] = {}
     for key, value in table.counts.items():
+        if key in table.known:
+            continue
         if key in table.hidden:
             reasons[key] = NOT_PUBLISHED
         elif value is None:
@@ -127,8 +143,11 @@ def suppress(table: Table, k: int) -> Suppression:
             break  # every cell of every relation is withheld already
         reasons[pick] = COMPLEMENTARY
     for key, (numerator, denominator) in table.rates.items():
-        num = table.counts.get(numerator) if numerator is not None else None
-        den = table.counts.get(denominator) if denominator is not None else None
+        # Known terms need no protection: the rate discloses nothing the reader lacks.
+        num = None if numerator is None or numerator in table.known else table.counts[numerator]
+        den = (
+            None if denominator is None or denominator in table.known else table.counts[denominator]
+        )
         terms = {reasons.get(numerator), reasons.get(denominator)} - {None}
         if FEWER_THAN_K in terms or is_small(num, k) or (den is not None and den < k):
             reasons[key] = FEWER_THAN_K
@@ -167,7 +186,12 @@ def _next_complement(table: Table, determined, reasons: dict, order: dict):
                 pick = _complement(table, relation, reasons, order)
                 if pick is not None:
                     return pick
-    released = [key for rel in table.relations for key in (rel[0], *rel[1]) if key not in reasons]
+    released = [
+        key
+        for rel in table.relations
+        for key in (rel[0], *rel[1])
+        if key not in reasons and key not in table.known
+    ]
     return min(released, key=lambda key: (table.counts[key], order[key])) if released else None
 
 
@@ -175,11 +199,11 @@ def _complement(table: Table, relation, reasons: dict, order: dict) -> Hashable 
     """The cell to withhold next in RELATION: the smallest released non-zero part, else
     the total, else a released zero part."""
     total, parts = relation
-    released = [key for key in parts if key not in reasons]
+    released = [key for key in parts if key not in reasons and key not in table.known]
     nonzero = [key for key in released if table.counts[key] != 0]
     if nonzero:
         return min(nonzero, key=lambda key: (table.counts[key], order[key]))
-    if total not in reasons:
+    if total not in reasons and total not in table.known:
         return total
     if released:
         return min(released, key=order.__getitem__)

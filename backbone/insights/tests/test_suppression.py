@@ -194,6 +194,76 @@ def test_rates_are_withheld_when_their_terms_are(pairs, k):
         assert table.counts[num] == 0 or table.counts[num] >= k
 
 
+def assert_known_cells_released_and_nothing_else_small(table, result, k):
+    for key in table.known:
+        assert not result.is_suppressed(key), f"{key} is the reader's own and was withheld"
+    for key, value in released(table, result).items():
+        if key not in table.known:
+            assert not (0 < value < k), f"{key} = {value} released with k = {k}"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    grid=st.integers(min_value=1, max_value=5).flatmap(
+        lambda cols: st.lists(
+            st.lists(counts, min_size=cols, max_size=cols), min_size=2, max_size=5
+        )
+    ),
+    own=st.integers(min_value=0, max_value=4),
+    k=ks,
+)
+def test_the_readers_own_row_is_shown_and_still_protects_the_others(grid, own, k):
+    """A partner sees its own row of a two-way table as it is. Everything else is
+    protected against a reader who knows that row: the recoverability check treats the
+    known cells as released, so subtracting them recovers no withheld cell."""
+    own %= len(grid)
+    table = Table()
+    for r, row in enumerate(grid):
+        for c, value in enumerate(row):
+            table.add_count(("cell", r, c), value, known=r == own)
+        table.add_count(("row", r), sum(row), known=r == own)
+        table.add_relation(("row", r), [("cell", r, c) for c in range(len(row))])
+    for c in range(len(grid[0])):
+        table.add_count(("col", c), sum(row[c] for row in grid))
+        table.add_relation(("col", c), [("cell", r, c) for r in range(len(grid))])
+    result = suppress(table, k)
+    assert_known_cells_released_and_nothing_else_small(table, result, k)
+    assert_nothing_recoverable(table, result)
+    assert suppress(table, k) == result
+
+
+def test_a_known_small_part_does_not_shield_another_small_part():
+    """Own 3 and another's 4 of a total 60: without `known` the two withheld cells shield
+    each other, but the reader knows its 3 and would get the 4 back by subtraction."""
+    table = Table()
+    table.add_count("total", 60)
+    table.add_count("own", 3, known=True)
+    table.add_count("other", 4)
+    table.add_count("third", 53)
+    table.add_relation("total", ["own", "other", "third"])
+    result = suppress(table, 11)
+    assert not result.is_suppressed("own")
+    assert result.reasons == {"other": FEWER_THAN_K, "third": COMPLEMENTARY}
+
+
+def test_a_rate_on_the_readers_own_small_counts_is_shown():
+    table = Table()
+    table.add_count("accepted", 4, known=True)
+    table.add_count("received", 6, known=True)
+    table.add_rate("rate", "accepted", "received")
+    table.add_count("others accepted", 4)
+    table.add_count("others received", 6)
+    table.add_rate("others rate", "others accepted", "others received")
+    result = suppress(table, 11)
+    assert not result.is_suppressed("rate")
+    assert result.reason("others rate") == FEWER_THAN_K
+
+
+def test_a_cell_cannot_be_hidden_and_known():
+    with pytest.raises(ValueError, match="both hidden and known"):
+        Table().add_count("x", 3, hidden=True, known=True)
+
+
 def test_one_small_part_takes_the_smallest_other_part_with_it():
     table = one_way([3, 40, 20, 0])
     result = suppress(table, 11)
