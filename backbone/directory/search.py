@@ -285,7 +285,8 @@ def search_index_refresh(network, service_ids=None) -> int:
             areas[service_pk].add(found)
 
     entries, points, hours, fts_rows, facet_rows = [], [], [], [], []
-    token_of_network = network_token(network.pk)
+    network_id = network.pk  # a property: read once, not once per row
+    token_of_network = network_token(network_id)
     for row in services:
         pk, data = row["pk"], row["data"] or {}
         term_facets, term_names = _term_tokens(service_terms.get(pk, set()), terms)
@@ -313,7 +314,7 @@ def search_index_refresh(network, service_ids=None) -> int:
             verified_on = None
         entries.append(
             {
-                "network_id": network.pk,
+                "network_id": network_id,
                 "service_id": pk,
                 "name": row["name"] or "",
                 "organization_name": row["organization__name"] or "",
@@ -326,14 +327,14 @@ def search_index_refresh(network, service_ids=None) -> int:
             (pk, token_of_network, row["name"] or "", row["organization__name"] or "", body)
         )
         facet_rows += [
-            {"network_id": network.pk, "service_id": pk, "token": facet[:200]} for facet in facets
+            {"network_id": network_id, "service_id": pk, "token": facet[:200]} for facet in facets
         ]
         for location_pk in service_locations.get(pk, ()):
             point = _coordinate(locations.get(location_pk) or {})
             if point:
                 points.append(
                     {
-                        "network_id": network.pk,
+                        "network_id": network_id,
                         "service_id": pk,
                         "latitude": point[0],
                         "longitude": point[1],
@@ -342,7 +343,7 @@ def search_index_refresh(network, service_ids=None) -> int:
         for weekday, opens, closes in sorted(openings.get(pk, ())):
             hours.append(
                 {
-                    "network_id": network.pk,
+                    "network_id": network_id,
                     "service_id": pk,
                     "weekday": weekday,
                     "opens_at": opens,
