@@ -1,10 +1,15 @@
 """`referrals`: service coordination at state size, 2 million people, 10 million referrals.
 
-Generates the people, their consents and their referrals straight into an own SQLite
-database (cached as `var/bench/referrals-<people>-<referrals>.sqlite3`, so reruns start at
-once) with executemany in big batches, secondary indexes dropped during the load and
-re-created after. Names and dates of birth are encrypted one by one with
-`crypto.encrypt`, as the application stores them. Then it measures:
+Generates the people, their consents, their referrals with every state change as a
+referral event, the care relationships accepted referrals start and the milestones
+completed pathway referrals mark, into an own SQLite database (cached as
+`var/bench/referrals-<people>-<referrals>.sqlite3`, so reruns start at once). The people
+are split into one shard per CPU (REFERRAL_BENCH_PROCESSES), generated in parallel into
+plain shard files, then copied in id order with secondary indexes dropped and re-created
+after. Every name, date of birth and signer is encrypted with `crypto.encrypt`, row by
+row, as the application stores them. A referral's life is planned (completed, declined,
+closed, forwarded, unanswered ...) and its status is where that plan stands at the end
+of the three years, so open referrals are recent ones. Then it measures:
 
 - funnel analytics (`funnels.pathway_funnel`, overall and by income band) and network
   analytics (`network_metrics.network_metrics`): the first (cold) call, then the p50/p95
@@ -21,11 +26,8 @@ Run alone: `.venv/bin/python benchmarks/referrals.py [--people N --referrals N]`
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
-import random
-import sqlite3
 import subprocess
 import sys
 import time
@@ -38,31 +40,17 @@ if str(ROOT) not in sys.path:
 
 from benchmarks.environment import BENCH_DIR, BENCH_ENCRYPTION_KEY  # noqa: E402
 from benchmarks.harness import Context, Row, benchmark, latency  # noqa: E402
+from benchmarks.referrals_data import (  # noqa: E402
+    ADMIN_EMAIL,
+    INBOX_EMAIL,
+    SLUG,
+    _bulk,
+    _frame,
+)
 
-SHAPE = 1  # bump when the generated shape changes, so caches are rebuilt
+SHAPE = 3  # bump when the generated shape changes, so caches are rebuilt
 PEOPLE = int(os.environ.get("REFERRAL_BENCH_PEOPLE", 2_000_000))
 REFERRALS = int(os.environ.get("REFERRAL_BENCH_REFERRALS", 10_000_000))
-SLUG = "state-referrals"
-ORGANIZATIONS = 2000
-COUNTIES, CITIES = 60, 600
-BATCH = 50_000
-RACE = ["white", "hispanic-latino", "black-african-american", "asian", "multiracial"]
-GENDER = ["female", "male", "another-gender"]
-INCOME = ["below-100-fpl", "100-199-fpl", "200-plus-fpl"]
-STATUSES = [
-    ("completed", 34),
-    ("declined", 16),
-    ("closed", 8),
-    ("forwarded", 4),
-    ("in_service", 12),
-    ("accepted", 10),
-    ("sent", 16),
-]
-DECLINES = ["no_capacity", "not_eligible", "unreachable", "other"]
-START = datetime.datetime(2023, 11, 1, tzinfo=datetime.UTC)
-SPAN_SECONDS = 3 * 365 * 86400
-INBOX_EMAIL = "inbox-staff@bench.example"
-ADMIN_EMAIL = "referrals-admin@bench.example"
 
 
 def database_path(people: int, referrals: int) -> Path:
@@ -172,332 +160,6 @@ def generate(path: Path, people: int, referrals: int) -> dict:
     return _row(
         f"database ({people:,} people, {referrals:,} referrals, {size:.1f} GB)",
         {"s": seconds, "note": "generated"},
-    )
-
-
-def _frame() -> dict:
-    """The network, areas, partners with directory services, dimensions, two designed
-    pathways, a network admin and the staff member whose inbox is read."""
-    import uuid
-
-    from backbone.core.models import (
-        Area,
-        Membership,
-        Network,
-        NetworkRole,
-        Organization,
-        Sector,
-        User,
-    )
-    from backbone.directory.models import DirectoryOrganization, Service
-    from backbone.ecosystem.models import Pathway, PathwayEdge, PathwayStep
-    from backbone.measurement.models import Category, Dimension, Framework
-    from backbone.referrals.models import ReferralSettings
-
-    network = Network.objects.create(
-        name="State service coordination (referrals benchmark)", slug=SLUG, purpose="Benchmark."
-    )
-    Framework.objects.create(network=network)
-    ReferralSettings.objects.create(network=network)
-    state = Area.objects.create(network=network, code="ST", name="The State", kind="state")
-    counties = Area.objects.bulk_create(
-        Area(network=network, code=f"C{n:03d}", name=f"County {n}", kind="county", parent=state)
-        for n in range(COUNTIES)
-    )
-    cities = Area.objects.bulk_create(
-        Area(
-            network=network,
-            code=f"T{n:04d}",
-            name=f"City {n}",
-            kind="city",
-            parent=counties[n % COUNTIES],
-        )
-        for n in range(CITIES)
-    )
-    Sector.ensure_defaults()
-    organizations = Organization.objects.bulk_create(
-        Organization(name=f"Referral partner {n:04d}", slug=f"bench-referrals-{n:04d}")
-        for n in range(ORGANIZATIONS)
-    )
-    Membership.objects.bulk_create(
-        Membership(network=network, organization=o, status="active", role="partner")
-        for o in organizations
-    )
-    listings = DirectoryOrganization.objects.bulk_create(
-        DirectoryOrganization(network=network, hsds_id=uuid.uuid4(), name=o.name, organization=o)
-        for o in organizations
-    )
-    services = Service.objects.bulk_create(
-        Service(
-            network=network,
-            hsds_id=uuid.uuid4(),
-            organization=listings[n % ORGANIZATIONS],
-            name=f"Service {n}",
-            status="active",
-        )
-        for n in range(2 * ORGANIZATIONS)
-    )
-    for position, (code, categories) in enumerate(
-        (("race-ethnicity", RACE), ("gender", GENDER), ("income-band", INCOME))
-    ):
-        dimension = Dimension.objects.create(
-            network=network, code=code, name=code, position=position
-        )
-        Category.objects.bulk_create(
-            Category(network=network, dimension=dimension, code=c, name=c, position=i)
-            for i, c in enumerate(categories)
-        )
-    pathways = []
-    for p, name in enumerate(("High school to college", "Ready for kindergarten")):
-        pathway = Pathway.objects.create(network=network, name=name)
-        steps = []
-        for position in range(4):
-            step = PathwayStep.objects.create(
-                network=network,
-                pathway=pathway,
-                name=f"Step {position + 1}",
-                position=position,
-                is_final=position == 3,
-            )
-            chosen = services[p * 40 + position * 10 : p * 40 + position * 10 + 3]
-            step.services.set(chosen)
-            steps.append((step.pk, [(s.pk, s.organization.organization_id) for s in chosen]))
-        PathwayEdge.objects.bulk_create(
-            PathwayEdge(
-                network=network,
-                pathway=pathway,
-                from_step_id=steps[i][0],
-                to_step_id=steps[i + 1][0],
-            )
-            for i in range(3)
-        )
-        pathways.append({"pk": pathway.pk, "steps": steps})
-    admin = User.objects.create_user(email=ADMIN_EMAIL, password="x")
-    NetworkRole.objects.create(user=admin, network=network, role="network_admin")
-    # The inbox is read by the staff of the busiest receiver (organization 0).
-    staff = User.objects.create_user(email=INBOX_EMAIL, password="x")
-    NetworkRole.objects.create(
-        user=staff, network=network, role="org_member", organization=organizations[0]
-    )
-    return {
-        "network": network.pk,
-        "cities": [a.pk for a in cities],
-        "organizations": [o.pk for o in organizations],
-        "services": [(s.pk, s.organization.organization_id) for s in services],
-        "pathways": pathways,
-        "staff": staff.pk,
-    }
-
-
-def _stamp(moment: datetime.datetime | None) -> str | None:
-    return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else None
-
-
-def _bulk(path: Path, frame: dict, people: int, referrals: int) -> None:
-    from backbone.referrals import crypto
-    from backbone.referrals.people import person_indexes
-
-    db = sqlite3.connect(path, isolation_level=None)
-    db.execute("PRAGMA journal_mode=OFF")
-    db.execute("PRAGMA synchronous=OFF")
-    db.execute("PRAGMA cache_size=-1000000")
-    tables = ("referrals_person", "referrals_consent", "referrals_referral")
-    marks = ", ".join("?" * len(tables))
-    indexes = db.execute(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
-        f"AND tbl_name IN ({marks})",  # noqa: S608
-        tables,
-    ).fetchall()
-    for name, _ in indexes:
-        db.execute(f'DROP INDEX "{name}"')
-    rng = random.Random(7)
-    network = frame["network"]
-    cities = frame["cities"]
-    organizations = frame["organizations"]
-    now = _stamp(datetime.datetime.now(datetime.UTC))
-    signed_by = crypto.encrypt("The person")
-    information = json.dumps(["identity", "demographics", "referrals", "outcomes", "notes"])
-    print(f"  people and consents ({people:,})", flush=True)
-    person_sql = (
-        "INSERT INTO referrals_person (id, network_id, given_name, family_name, birth_date, "
-        "phone, email, street_address, preferred_language, demographics, area_id, birth_year, "
-        "birth_date_index, name_index, created_by_organization_id, merged_into_id, "
-        "created_at, updated_at) VALUES (?, ?, ?, ?, ?, '', '', '', 'en', ?, ?, ?, ?, ?, ?, "
-        "NULL, ?, ?)"
-    )
-    consent_sql = (
-        "INSERT INTO referrals_consent (id, network_id, person_id, disclosing_organization_id, "
-        "recipients, information, information_description, purpose, purpose_description, "
-        "expires_on, expiry_event, expired_by_event_at, signature, signed_by, signed_at, "
-        "recorded_by_id, revoked_at, revoked_by_id, revocation_note, created_at) VALUES "
-        "(?, ?, ?, ?, 'treating', ?, '', 'referral', '', ?, '', NULL, 'electronic', ?, ?, "
-        "NULL, NULL, NULL, '', ?)"
-    )
-    first_names = ["Ana", "Ben", "Cleo", "Dev", "Eli", "Fay", "Gus", "Hana", "Ivan", "Jo"]
-    home = {}
-    db.execute("BEGIN")
-    batch_p, batch_c = [], []
-    for pk in range(1, people + 1):
-        birth = datetime.date(1995, 1, 1) + datetime.timedelta(days=rng.randrange(30 * 365))
-        family = f"Family{pk}"
-        indexes_ = person_indexes(family_name=family, birth_date=birth)
-        demographics = json.dumps(
-            {
-                "race-ethnicity": rng.choice(RACE),
-                "gender": rng.choice(GENDER),
-                "income-band": rng.choice(INCOME),
-            }
-        )
-        organization = organizations[rng.randrange(len(organizations))]
-        home[pk] = organization
-        batch_p.append(
-            (
-                pk,
-                network,
-                crypto.encrypt(first_names[pk % 10]),
-                crypto.encrypt(family),
-                crypto.encrypt(birth.isoformat()),
-                demographics,
-                cities[pk % len(cities)],
-                birth.year,
-                indexes_["birth_date_index"],
-                indexes_["name_index"],
-                organization,
-                now,
-                now,
-            )
-        )
-        batch_c.append(
-            (
-                pk,
-                network,
-                pk,
-                organization,
-                information,
-                "2030-12-31",
-                signed_by,
-                _stamp(START),
-                now,
-            )
-        )
-        if len(batch_p) == BATCH:
-            db.executemany(person_sql, batch_p)
-            db.executemany(consent_sql, batch_c)
-            batch_p, batch_c = [], []
-            if pk % 500_000 == 0:
-                print(f"  {pk:,} people", flush=True)
-    db.executemany(person_sql, batch_p)
-    db.executemany(consent_sql, batch_c)
-    db.execute("COMMIT")
-    print(f"  referrals ({referrals:,})", flush=True)
-    referral_sql = (
-        "INSERT INTO referrals_referral (network_id, person_id, consent_id, from_organization_id, "
-        "to_organization_id, to_service_id, area_id, pathway_id, pathway_step_id, "
-        "forwarded_from_id, status, reason, decline_reason, outcome, sent_at, respond_by, "
-        "responded_at, started_at, closed_at, escalated_at, created_by_id, updated_at) VALUES "
-        "(?, ?, ?, ?, ?, ?, NULL, ?, ?, NULL, ?, '', ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?)"
-    )
-    statuses, weights = zip(*STATUSES, strict=True)
-    services = frame["services"]
-    pathways = frame["pathways"]
-    staff_org = organizations[0]
-    db.execute("BEGIN")
-    batch = []
-    count = 0
-    while count < referrals:
-        person = rng.randrange(1, people + 1)
-        sender = home[person]
-        # A quarter of the volume walks a designed pathway, one step after another.
-        if rng.random() < 0.25:
-            pathway = pathways[person % len(pathways)]
-            sent = START + datetime.timedelta(seconds=rng.randrange(SPAN_SECONDS // 2))
-            for step_pk, offered in pathway["steps"]:
-                service, receiver = offered[rng.randrange(len(offered))]
-                if receiver == sender:
-                    sender = organizations[(organizations.index(sender) + 1) % len(organizations)]
-                status = "completed" if rng.random() < 0.7 else rng.choice(["declined", "closed"])
-                batch.append(
-                    _referral(
-                        rng,
-                        network,
-                        person,
-                        sender,
-                        receiver,
-                        service,
-                        sent,
-                        status,
-                        pathway["pk"],
-                        step_pk,
-                        now,
-                    )
-                )
-                count += 1
-                if status != "completed" or count >= referrals:
-                    break
-                sender = receiver
-                sent += datetime.timedelta(days=rng.randint(30, 120))
-        else:
-            service, receiver = services[rng.randrange(len(services))]
-            if rng.random() < 0.01:
-                receiver, service = staff_org, services[0][0]
-            if receiver == sender:
-                continue
-            sent = START + datetime.timedelta(seconds=rng.randrange(SPAN_SECONDS))
-            status = rng.choices(statuses, weights)[0]
-            batch.append(
-                _referral(
-                    rng, network, person, sender, receiver, service, sent, status, None, None, now
-                )
-            )
-            count += 1
-        if len(batch) >= BATCH:
-            db.executemany(referral_sql, batch)
-            batch = []
-            if count % 1_000_000 < BATCH:
-                print(f"  {count:,} referrals", flush=True)
-    db.executemany(referral_sql, batch)
-    db.execute("COMMIT")
-    print("  re-creating indexes", flush=True)
-    for _, statement in indexes:
-        db.execute(statement)
-    db.execute("ANALYZE")
-    db.close()
-
-
-def _referral(rng, network, person, sender, receiver, service, sent, status, pathway, step, now):
-    responded = started = closed = None
-    decline = outcome = ""
-    if status != "sent":
-        responded = sent + datetime.timedelta(hours=rng.randint(1, 120))
-    if status in ("in_service", "completed") or (status == "closed" and rng.random() < 0.5):
-        started = responded + datetime.timedelta(days=rng.randint(1, 10))
-    if status == "completed":
-        closed = started + datetime.timedelta(days=rng.randint(5, 90))
-        outcome = "goal_met" if rng.random() < 0.5 else "service_received"
-    elif status in ("closed", "forwarded"):
-        closed = (started or responded) + datetime.timedelta(days=rng.randint(1, 30))
-    elif status == "declined":
-        decline = DECLINES[rng.randrange(4)]
-        closed = responded
-    respond_by = sent + datetime.timedelta(days=3 if sent.weekday() < 2 else 5)
-    return (
-        network,
-        person,
-        person,  # the person's consent has the person's id
-        sender,
-        receiver,
-        service,
-        pathway,
-        step,
-        status,
-        decline,
-        outcome,
-        _stamp(sent),
-        _stamp(respond_by),
-        _stamp(responded),
-        _stamp(started),
-        _stamp(closed),
-        now,
     )
 
 

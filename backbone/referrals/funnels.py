@@ -130,7 +130,12 @@ def _group_sql(group: str) -> tuple[str, list]:
 
 
 def _reach_sql(network_id: int, steps: list[int], services: dict[int, set[int]]):
-    """The CTEs `stepmap` and `reach(person_id, step_id, day)`, and their parameters."""
+    """The CTEs `stepmap` and `reach(person_id, step_id, day)`, and their parameters.
+
+    `status || ''` keeps SQLite off the (network, status) index for the referrals at the
+    pathway's steps, so it reads them through the pathway step index: the other way
+    fetches every completed referral of the network, and `reach` took 23 s instead of
+    8.6 s over 10 million referrals."""
     stepmap, params = _values_cte(
         "stepmap",
         ("service_id", "step_id"),
@@ -144,7 +149,7 @@ def _reach_sql(network_id: int, steps: list[int], services: dict[int, set[int]])
         f"SELECT person_id, pathway_step_id AS step_id, achieved_on AS day FROM {milestone} "
         f"WHERE network_id = %s AND pathway_step_id IN ({marks}) "
         f"UNION ALL SELECT person_id, pathway_step_id, {day} FROM {referral} "
-        f"WHERE network_id = %s AND status = 'completed' AND pathway_step_id IN ({marks}) "
+        f"WHERE network_id = %s AND (status || '') = 'completed' AND pathway_step_id IN ({marks}) "
         f"UNION ALL SELECT r.person_id, m.step_id, {sql_day('r.closed_at')} FROM {referral} r "
         f"JOIN stepmap m ON m.service_id = r.to_service_id WHERE r.network_id = %s "
         f"AND r.status = 'completed' AND r.pathway_step_id IS NULL"

@@ -243,11 +243,16 @@ def _window(period) -> tuple[str, list]:
 
 def referral_counts(network_id: int, *, group: str = "", period=None) -> dict:
     """{group value: (received, accepted, declined, on_time, closed_loop)} of a network's
-    referrals, grouped by GROUP (a column of the referral table; "" for the total)."""
+    referrals, grouped by GROUP (an integer column of the referral table, a foreign key;
+    "" for the total).
+
+    The group is read as `column + 0` so that SQLite scans the table and sorts the groups:
+    on a bare column it walks the column's index instead and fetches every row out of
+    order, which took 19.5 s instead of 9 s over 10 million referrals."""
     table = Referral._meta.db_table
     where, params = _window(period)
-    select = f"{group}, " if group else ""
-    grouping = f" GROUP BY {group}" if group else ""
+    select = f"{group} + 0, " if group else ""
+    grouping = " GROUP BY 1" if group else ""
     rows = run(
         f"SELECT {select}{_count_columns()} FROM {table} "  # noqa: S608 (no user text)
         f"WHERE network_id = %s{where}{grouping}",
@@ -438,8 +443,8 @@ def _decline_table(table, prefix, counts: dict[tuple, int], reasons, labels, kee
 def _compute(network: Network, organization_id: int | None, period, period_label: str):
     network_id = network.pk
     k = suppression_k(network)
-    total = referral_counts(network_id, period=period).get(None, (0,) * 5)
     by_org = referral_counts(network_id, group="to_organization_id", period=period)
+    total = _sum(by_org.values())  # every referral has one receiver: no second scan
     by_service = decline_counts(network_id, group="to_service_id", period=period)
     by_area = decline_counts(network_id, group="area_id", period=period)
     hours = accept_hours(network_id, period=period)
