@@ -230,9 +230,11 @@ def bar_chart(
     label: str = "Group",
     extra_columns: Sequence[tuple[str, Sequence[str]]] = (),
     rate_per: int | None = None,
+    missing: str = NO_DATA,
 ) -> Chart:
     """Horizontal bars, one per item in the order given; items without data get no bar
-    and say "no data" in the table. `extra_columns` add (name, one text per item)."""
+    and say MISSING ("no data"; e.g. "not shown" where figures are withheld) beside it
+    and in the table. `extra_columns` add (name, one text per item)."""
     labels = [name for name, _ in items]
     points = [{"label": name, "value": _number(value)} for name, value in items]
     base = alt.Chart(alt.Data(values=points)).encode(
@@ -246,15 +248,16 @@ def bar_chart(
         .encode(x=alt.X("at:Q"), text=alt.Text("text:N"))
         .transform_calculate(
             at="isValid(datum.value) ? datum.value : 0",
-            text=f"isValid(datum.value) ? {_label_expression(unit)} : '{NO_DATA}'",
+            text=f"isValid(datum.value) ? {_label_expression(unit)} : '{missing}'",
         )
     )
     chart = (bars + text).properties(width=WIDTH - 160, height=max(26 * len(items), 40))
     columns = [label, unit_label(unit, rate_per), *(name for name, _ in extra_columns)]
     rows = []
     for index, (name, value) in enumerate(items):
-        rows.append([name, format_value(value, unit), *(col[index] for _, col in extra_columns)])
-    return _chart(title, _bar_description(title, items, unit), chart, columns, rows)
+        shown = missing if value is None else format_value(value, unit)
+        rows.append([name, shown, *(col[index] for _, col in extra_columns)])
+    return _chart(title, _bar_description(title, items, unit, missing), chart, columns, rows)
 
 
 def _label_expression(unit: str) -> str:
@@ -267,9 +270,9 @@ def _label_expression(unit: str) -> str:
     return "format(datum.value, ',.1f')"
 
 
-def _bar_description(title, items, unit) -> str:
+def _bar_description(title, items, unit, missing: str = NO_DATA) -> str:
     with_data = [(name, value) for name, value in items if value is not None]
-    missing = len(items) - len(with_data)
+    absent = len(items) - len(with_data)
     if not with_data:
         return f"Bar chart of {title}: no reported data yet."
     high = max(with_data, key=lambda item: item[1])
@@ -282,8 +285,8 @@ def _bar_description(title, items, unit) -> str:
             f": highest {high[0]} ({format_value(high[1], unit)}), "
             f"lowest {low[0]} ({format_value(low[1], unit)})"
         )
-    if missing:
-        text += f"; {missing} without data"
+    if absent:
+        text += f"; {absent} without data" if missing == NO_DATA else f"; {absent} {missing}"
     return text + "."
 
 

@@ -333,17 +333,22 @@ class NetworkMetrics:
         return self.total.received.text not in ("0", DASH) or self.total.received.suppressed
 
 
-def _add_rows(table: suppression.Table, prefix, counts: dict) -> None:
+def _add_rows(table: suppression.Table, prefix, counts: dict, own=None) -> None:
     """Counts of each group, with the relations total = Σ groups and, within a group,
-    received = accepted + declined + other (so the unshown "other" cannot be worked out)."""
+    received = accepted + declined + other (so the unshown "other" cannot be worked out).
+    The group OWN is the reader's organization: its figures are its own referrals, known
+    to it already, so they are shown as they are and the others are protected against a
+    reader who can subtract them."""
     for group, (received, accepted, declined, on_time, closed) in counts.items():
         key = (prefix, group)
-        table.add_count((*key, "received"), received)
-        table.add_count((*key, "accepted"), accepted)
-        table.add_count((*key, "declined"), declined)
-        table.add_count((*key, "other"), received - accepted - declined, hidden=True)
-        table.add_count((*key, "on_time"), on_time)
-        table.add_count((*key, "closed_loop"), closed)
+        known = own is not None and group == own
+        table.add_count((*key, "received"), received, known=known)
+        table.add_count((*key, "accepted"), accepted, known=known)
+        table.add_count((*key, "declined"), declined, known=known)
+        other = received - accepted - declined
+        table.add_count((*key, "other"), other, hidden=not known, known=known)
+        table.add_count((*key, "on_time"), on_time, known=known)
+        table.add_count((*key, "closed_loop"), closed, known=known)
         table.add_relation(
             (*key, "received"), [(*key, "accepted"), (*key, "declined"), (*key, "other")]
         )
@@ -354,13 +359,13 @@ def _add_rows(table: suppression.Table, prefix, counts: dict) -> None:
         table.add_rate((*key, "loop_closure"), (*key, "closed_loop"), (*key, "accepted"))
 
 
-def _acceptance(result, key, accepted: int, declined: int) -> Figure:
+def _acceptance(result, key, accepted: int, declined: int, known: bool = False) -> Figure:
     for term in ("acceptance", "declined"):
         if result.is_suppressed((*key, term)):
             reason = result.reason((*key, term))
             reason = suppression.BUILT_ON_SUPPRESSED if term == "declined" else reason
             return Figure(DASH, None, suppression.FOOTNOTES[reason].format(k=result.k))
-    if 0 < accepted + declined < result.k:
+    if not known and 0 < accepted + declined < result.k:
         return Figure(
             DASH, None, suppression.FOOTNOTES[suppression.FEWER_THAN_K].format(k=result.k)
         )
@@ -375,7 +380,7 @@ def _metrics_row(result, prefix, group, numbers, label, is_own=False) -> Metrics
         count_figure(result, (*key, "received"), received),
         count_figure(result, (*key, "accepted"), accepted),
         count_figure(result, (*key, "declined"), declined),
-        _acceptance(result, key, accepted, declined),
+        _acceptance(result, key, accepted, declined, known=is_own),
         rate_figure(result, (*key, "on_time_rate"), on_time, received),
         rate_figure(result, (*key, "loop_closure"), closed, accepted),
         is_own,
@@ -458,7 +463,7 @@ def _compute(network: Network, organization_id: int | None, period, period_label
     _add_rows(table, "network", {None: total})
     keep = {organization_id} if organization_id in by_org else set()
     order, shown = _top(by_org, keep, TOP_ROWS)
-    _add_rows(table, "org", shown)
+    _add_rows(table, "org", shown, own=organization_id)
     if order:
         for name in COUNTS:
             table.add_relation(("network", None, name), [("org", g, name) for g in order])
@@ -469,7 +474,7 @@ def _compute(network: Network, organization_id: int | None, period, period_label
         own_accepted = by_org.get(organization_id, (0,) * 5)[1]
         own_key = ("org", organization_id, "accepted") if organization_id in shown else None
         if own_key is None:
-            table.add_count(("own", "accepted"), own_accepted)
+            table.add_count(("own", "accepted"), own_accepted, known=True)
             own_key = ("own", "accepted")
         table.add_rate("own_median_hours", None, own_key)
 

@@ -48,7 +48,8 @@ def _bar(title: str, items, unit: str, label: str) -> charts.Chart | None:
     """A bar chart, or None when there is nothing to draw (every figure withheld)."""
     if not any(value is not None for _label, value in items):
         return None
-    return charts.bar_chart(title, items, unit=unit, label=label)
+    # A figure without a bar is withheld (or has nothing to divide by): "not shown".
+    return charts.bar_chart(title, items, unit=unit, label=label, missing="not shown")
 
 
 @network_view

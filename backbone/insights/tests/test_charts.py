@@ -138,6 +138,15 @@ def test_bar_chart_table_and_description():
     assert parse(chart.svg).find(f"{SVG}title").text == "Reading by race"
 
 
+def test_bars_of_withheld_figures_say_so():
+    chart = charts.bar_chart(
+        "Acceptance", [("A", Decimal(80)), ("B", None)], unit="percent", missing="not shown"
+    )
+    assert chart.rows == [["A", "80.0%"], ["B", "not shown"]]
+    assert chart.description.endswith("; 1 not shown.")
+    assert "not shown" in chart.svg and "no data" not in chart.svg
+
+
 def test_two_charts_on_one_page_have_distinct_ids():
     one = charts.bar_chart("A", [("x", Decimal(1))], unit="count")
     two = charts.bar_chart("B", [("x", Decimal(2))], unit="count")

@@ -135,6 +135,41 @@ def test_the_network_figures_are_counted_and_small_cells_withheld(insights):  # 
     assert any("fewer than 3" in note for note in metrics.footnotes)
 
 
+def test_a_partner_sees_its_own_small_figures_and_cannot_subtract_to_anothers(insights):  # noqa: F811
+    """A's own declines (2, under k = 3) are its own referrals: shown to A as they are.
+    B's single decline stays withheld from A, and so does the network's total of 3,
+    which A could otherwise subtract its own 2 from. B sees the mirror image; a reader
+    with no organization (backbone staff) sees neither partner's small count."""
+    i = insights
+    for _ in range(4):
+        i.completed(i.person(), i.college_service)  # to A
+    for _ in range(2):
+        i.referral(i.person(), i.college_service, status="declined", respond_hours=3,
+                   decline_reason="not_eligible")  # fmt: skip
+    for _ in range(5):  # to B
+        i.referral(i.person(), i.fafsa_service, status="in_service", respond_hours=4)
+    i.referral(i.person(), i.fafsa_service, status="declined", respond_hours=2,
+               decline_reason="no_capacity")  # fmt: skip
+
+    def rows(metrics):
+        return {row.label: row for row in metrics.by_organization}
+
+    as_a = nm.network_metrics(i.network, organization_id=i.a.pk)
+    assert as_a.own.declined.text == "2" and as_a.own.acceptance.text == f"{400 / 6:.1f}%"
+    assert rows(as_a)[i.a.name].declined.text == "2"
+    assert rows(as_a)[i.b.name].declined.suppressed
+    assert as_a.total.declined.suppressed  # 3 − 2 would give B's decline away
+
+    as_b = nm.network_metrics(i.network, organization_id=i.b.pk)
+    assert as_b.own.declined.text == "1" and as_b.own.acceptance.text == f"{500 / 6:.1f}%"
+    assert rows(as_b)[i.a.name].declined.suppressed
+    assert as_b.total.declined.suppressed
+
+    staff = nm.network_metrics(i.network, organization_id=None)
+    assert rows(staff)[i.a.name].declined.suppressed
+    assert rows(staff)[i.b.name].declined.suppressed
+
+
 def test_a_period_counts_only_referrals_sent_in_it(insights):  # noqa: F811
     i = insights
     i.referral(i.person(), i.fafsa_service)
