@@ -39,12 +39,12 @@ from backbone.ecosystem.pathways import (
 )
 from backbone.insights import suppression
 from backbone.measurement.models import Category, Dimension
+from backbone.referrals.insights_cache import Freshness, cached, rebuilt_in_background
 from backbone.referrals.models import Milestone, Person, Referral
 from backbone.referrals.network_metrics import (
     DASH,
     Figure,
     accepted_sql,
-    cached,
     count_figure,
     is_postgres,
     percentile,
@@ -281,7 +281,7 @@ class EdgeRow:
 
 
 @dataclass
-class Funnel:
+class Funnel(Freshness):
     pathway_name: str
     k: int
     group: str
@@ -447,12 +447,19 @@ def pathway_funnel(network: Network, pathway: Pathway, *, group: str = "") -> Fu
     choices = dict(group_choices(network))
     if group and group not in choices:
         raise ValueError(f"Unknown group: {group!r}.")
-    return cached(
-        network.pk,
-        "funnel",
-        {"pathway": pathway.pk, "group": group},
-        lambda: _build(network, pathway, group, choices.get(group, "")),
-    )
+    label = choices.get(group, "")
+    params = {"pathway": pathway.pk, "group": group}
+    return cached(network.pk, "funnel", params, lambda: _build(network, pathway, group, label))
+
+
+@rebuilt_in_background("funnel")
+def _funnel_of(network: Network, params: dict) -> Funnel | None:
+    pathway = Pathway.objects.filter(network=network, pk=params["pathway"]).first()
+    choices = dict(group_choices(network))
+    group = params["group"]
+    if pathway is None or (group and group not in choices):
+        return None  # deleted meanwhile: nothing to compute
+    return _build(network, pathway, group, choices.get(group, ""))
 
 
 # Actual flows against the design -----------------------------------------------------------
@@ -512,7 +519,7 @@ class FlowEdge:
 
 
 @dataclass
-class Flows:
+class Flows(Freshness):
     k: int
     steps: list  # StepReport of ecosystem.pathways, laid out
     edges: list[FlowEdge]
@@ -568,3 +575,9 @@ def pathway_flows(network: Network, pathway: Pathway) -> Flows:
     return cached(
         network.pk, "flows", {"pathway": pathway.pk}, lambda: _build_flows(network, pathway)
     )
+
+
+@rebuilt_in_background("flows")
+def _flows_of(network: Network, params: dict) -> Flows | None:
+    pathway = Pathway.objects.filter(network=network, pk=params["pathway"]).first()
+    return None if pathway is None else _build_flows(network, pathway)

@@ -47,6 +47,7 @@ from backbone.measurement.models import (
     Result,
     Unit,
 )
+from backbone.referrals import insights_cache
 from backbone.referrals import network_metrics as nm
 from backbone.referrals.models import Person, Referral
 
@@ -459,7 +460,7 @@ def referrals_changed(network_id: int) -> None:
     measurement feed is queued to run a minute later, at most once a minute per network
     (the queued run sees every change made before it starts). A task backend that cannot
     defer runs the feed at once, every time."""
-    nm.bump_version(network_id)
+    insights_cache.bump_version(network_id)
 
     def enqueue():
         if not default_task_backend.supports_defer:

@@ -15,32 +15,31 @@ Definitions (also in docs/referrals.md, "Network analytics"):
   closed without service). The loop-closure rate is loops closed ÷ accepted.
 
 Everything is aggregated in SQL (GROUP BY over the indexed network column) and cached per
-network under a version made of the newest referral, referral event, milestone and person
-ids (plus a counter `bump_version` moves on edits), so a warm call costs four MAX(id) lookups and
-a cache read. Every figure shown passes the report card's small-cell suppression.
+network and data version (`insights_cache`: served stale while a task recomputes after a
+change). Every figure shown passes the report card's small-cell suppression.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
-import hashlib
-import json
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.core.cache import cache
 from django.db import connection
-from django.db.models import Max
 
 from backbone.core.models import Area, Network, Organization
 from backbone.directory.models import Service
 from backbone.insights import suppression
 from backbone.measurement.models import Framework
-from backbone.referrals.models import Milestone, Person, Referral, ReferralEvent
+from backbone.referrals.insights_cache import (
+    Freshness,
+    cached,
+    rebuilt_in_background,
+)
+from backbone.referrals.models import Person, Referral
 
-CACHE_SECONDS = 15 * 60  # bounds staleness from edits the version does not see
 TOP_ROWS = 20  # rows of the by-service and by-organization tables; the rest are summed
 HOUR_STEP = 10  # time to accept is bucketed in tenths of an hour
 ACCEPTED_STATUSES = ("accepted", "in_service", "completed")
@@ -109,43 +108,6 @@ def run(sql: str, params) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
-
-
-# The cache --------------------------------------------------------------------------------
-
-
-def _version_key(network_id: int) -> str:
-    return f"referrals-insights-version:{network_id}"
-
-
-def bump_version(network_id: int) -> None:
-    """Tell the analytics that referrals, people or milestones of a network changed (the
-    newest ids catch inserts; this catches edits of existing rows)."""
-    try:
-        cache.incr(_version_key(network_id))
-    except ValueError:
-        cache.set(_version_key(network_id), 1, None)
-
-
-def data_version(network_id: int) -> str:
-    """What the cached analytics of a network depend on: four MAX(id) lookups (a backward
-    scan of each primary key, stopping at the network's newest row)."""
-    newest = [
-        model.objects.filter(network_id=network_id).aggregate(top=Max("pk"))["top"] or 0
-        for model in (Referral, ReferralEvent, Milestone, Person)
-    ]
-    return ".".join(str(n) for n in [*newest, cache.get(_version_key(network_id)) or 0])
-
-
-def cached(network_id: int, name: str, params: dict, compute: Callable[[], object]):
-    """COMPUTE's result, cached per network under the data version and PARAMS."""
-    digest = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()
-    key = f"referrals-insights:{network_id}:{name}:{digest[:24]}:{data_version(network_id)}"
-    found = cache.get(key)
-    if found is None:
-        found = compute()
-        cache.set(key, found, CACHE_SECONDS)
-    return found
 
 
 def suppression_k(network: Network) -> int:
@@ -313,7 +275,7 @@ class DeclineRow:
 
 
 @dataclass
-class NetworkMetrics:
+class NetworkMetrics(Freshness):
     k: int
     period_label: str
     total: MetricsRow
@@ -556,12 +518,20 @@ def network_metrics(
 ) -> NetworkMetrics:
     """The network's referral analytics for PERIOD ((first day, last day) or None for all
     time), suppressed; ORGANIZATION_ID's own row is kept in the by-organization table."""
-    return cached(
-        network.pk,
-        "metrics",
-        {"organization": organization_id, "period": period, "label": period_label},
-        lambda: _compute(network, organization_id, period, period_label or "All time"),
-    )
+    params = {
+        "organization": organization_id,
+        "period": [day.isoformat() for day in period] if period else None,
+        "label": period_label,
+    }
+    return cached(network.pk, "metrics", params, lambda: _metrics_of(network, params))
+
+
+@rebuilt_in_background("metrics")
+def _metrics_of(network: Network, params: dict) -> NetworkMetrics:
+    period = params["period"]
+    if period:
+        period = tuple(datetime.date.fromisoformat(day) for day in period)
+    return _compute(network, params["organization"], period, params["label"] or "All time")
 
 
 def capacity_declines(network_id: int, *, since: datetime.datetime) -> dict[tuple, tuple]:

@@ -1,4 +1,5 @@
-"""Background tasks of referrals: escalation of referrals past the response-time standard.
+"""Background tasks of referrals: escalation of referrals past the response-time standard,
+and recomputing the referral analytics after a change.
 
 `backbone referrals escalate --network SLUG` (see `escalate_command`) queues
 `escalate_overdue_referrals`; run it daily or hourly from cron, `db_worker` runs it.
@@ -107,3 +108,12 @@ def escalate_command(network_slug: str, now: str = "", *, run_now: bool = False)
         return f"Escalated {count} overdue referral{'s' if count != 1 else ''} of {network.name}."
     result = escalate_overdue_referrals.enqueue(network.pk, now)
     return f"Queued the escalation of overdue referrals of {network.name} (task {result.id})."
+
+
+@task()
+def refresh_referral_insights(network_id: int, name: str, params: dict) -> None:
+    """Compute a referral analytics result (network analytics, a funnel, flows) for the
+    network's data as it is now, while pages serve the previous one (insights_cache)."""
+    from backbone.referrals.insights_cache import refresh
+
+    refresh(network_id, name, params)

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from backbone.core.access import access_for
 from backbone.ecosystem.selectors import ecosystem_gaps, ecosystem_map
 from backbone.ecosystem.tests.conftest import directory  # noqa: F401 (a fixture)
+from backbone.referrals import insights_cache
 from backbone.referrals import network_metrics as nm
 from backbone.referrals.models import Referral
 from backbone.referrals.tests.insights_world import T0, K, figures, insights  # noqa: F401
@@ -189,8 +190,74 @@ def test_warm_calls_are_cached_until_referrals_change(insights, django_assert_ma
     i.referral(i.person(), i.fafsa_service)
     assert nm.network_metrics(i.network).total.received.text == "4"
     Referral.objects.filter(network=i.network).update(status="declined", decline_reason="other")
-    nm.bump_version(i.network.pk)  # an edit the newest ids do not see
+    insights_cache.bump_version(i.network.pk)  # an edit the newest ids do not see
     assert nm.network_metrics(i.network).total.declined.text == "4"
+
+
+class _Queue:
+    """A task queue that keeps what is enqueued, as a worker-backed queue would."""
+
+    def __init__(self):
+        self.queued = []
+
+    def enqueue(self, *args):
+        self.queued.append(args)
+
+
+def test_after_a_change_the_last_figures_are_served_while_a_task_computes_new_ones(
+    insights,  # noqa: F811
+    client_for,
+    monkeypatch,
+):
+    from backbone.referrals import tasks
+
+    i = insights
+    url = reverse("referrals:network-analytics", args=[i.network.slug])
+    for _ in range(3):
+        i.referral(i.person(), i.fafsa_service)
+    first = nm.network_metrics(i.network)
+    assert first.current and first.computed_at and first.total.received.text == "3"
+    assert "Newer figures" not in client_for("network_admin").get(url).content.decode()
+    queue = _Queue()
+    monkeypatch.setattr(tasks, "refresh_referral_insights", queue)
+
+    for _ in range(3):
+        i.referral(i.person(), i.fafsa_service)
+    stale = nm.network_metrics(i.network)
+    assert not stale.current and stale.computed_at == first.computed_at
+    assert stale.total.received.text == "3"
+    ((network_id, name, params),) = queue.queued
+    assert (network_id, name) == (i.network.pk, "metrics")
+    assert nm.network_metrics(i.network).total.received.text == "3"
+    assert len(queue.queued) == 1  # queued once per data version and parameters
+    page = client_for("network_admin").get(url).content.decode()
+    assert "Newer figures are being computed" in page
+    assert len(queue.queued) == 2  # the page's own parameters (its period label)
+
+    for args in queue.queued:
+        insights_cache.refresh(*args)  # what the worker runs
+    fresh = nm.network_metrics(i.network)
+    assert fresh.current and fresh.total.received.text == "6"
+    assert "Newer figures" not in client_for("network_admin").get(url).content.decode()
+
+
+def test_funnels_and_flows_are_refreshed_the_same_way(insights, monkeypatch):  # noqa: F811
+    from backbone.referrals import funnels, tasks
+
+    i = insights
+    funnel = funnels.pathway_funnel(i.network, i.pathway)
+    flows = funnels.pathway_flows(i.network, i.pathway)
+    queue = _Queue()
+    monkeypatch.setattr(tasks, "refresh_referral_insights", queue)
+    i.completed(i.person(), i.college_service)
+    assert not funnels.pathway_funnel(i.network, i.pathway).current
+    assert not funnels.pathway_flows(i.network, i.pathway).current
+    assert [name for _, name, _ in queue.queued] == ["funnel", "flows"]
+    for args in queue.queued:
+        insights_cache.refresh(*args)
+    assert funnels.pathway_funnel(i.network, i.pathway).current
+    assert funnels.pathway_flows(i.network, i.pathway).current
+    assert funnel.current and flows.current
 
 
 # The gap map -----------------------------------------------------------------------------
