@@ -6,6 +6,9 @@ capability is not built yet leads to a page that says so plainly.
 
 from dataclasses import dataclass, field
 
+from django.apps import apps
+from django.urls import NoReverseMatch, reverse
+
 
 @dataclass(frozen=True)
 class Link:
@@ -200,3 +203,19 @@ ELEMENTS = [
 
 NOT_BUILT = [element for element in ELEMENTS if not element.links]
 BY_SLUG = {element.slug: element for element in ELEMENTS}
+
+
+def visible_links(element, access) -> list[dict]:
+    """The pages of ELEMENT this access may open, as {label, url}."""
+    links = []
+    for link in element.links:
+        if link.needs and not access.allows(apps.get_model(link.needs), link.action):
+            continue
+        if link.roles and access.role not in link.roles:
+            continue
+        try:
+            url = reverse(link.url_name, args=[access.network.slug])
+        except NoReverseMatch:
+            continue
+        links.append({"label": link.label, "url": url})
+    return links

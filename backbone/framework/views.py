@@ -5,6 +5,7 @@ from backbone.core import selectors
 from backbone.core.models import LifeStage, Network
 from backbone.core.web import network_view
 from backbone.framework.elements import BY_SLUG, ELEMENTS
+from backbone.framework.templatetags.framework import visible_links
 from backbone.governance.models import WorkingGroup
 
 
@@ -43,7 +44,12 @@ def element_detail(request, access, element_slug: str):
     element = BY_SLUG.get(element_slug)
     if element is None:
         raise Http404("No such element.")
-    return render(request, "framework/element.html", {"access": access, "element": element})
+    links = visible_links(element, access)
+    return render(
+        request,
+        "framework/element.html",
+        {"access": access, "element": element, "links": links},
+    )
 
 
 @network_view

@@ -1,35 +1,28 @@
 from django import template
-from django.apps import apps
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
-from backbone.framework.elements import ELEMENTS
+from backbone.framework.elements import ELEMENTS, visible_links
 
 register = template.Library()
 
 
 @register.simple_tag(takes_context=True)
 def framework_nav(context):
-    """The eight elements with their pages, resolved for the current network."""
+    """The eight elements with their pages, resolved for the current network. An element
+    whose pages this access may not open is `restricted` (built, but not for this role),
+    not "not yet" (not built)."""
     access = context.get("access")
     if access is None:
         return []
     slug = access.network.slug
     nav = []
     for element in ELEMENTS:
-        links = []
-        for link in element.links:
-            if link.needs and not access.allows(apps.get_model(link.needs), link.action):
-                continue
-            if link.roles and access.role not in link.roles:
-                continue
-            try:
-                links.append({"label": link.label, "url": reverse(link.url_name, args=[slug])})
-            except NoReverseMatch:
-                continue
+        links = visible_links(element, access)
         nav.append(
             {
                 "element": element,
                 "links": links,
+                "restricted": bool(element.links) and not links,
                 "url": reverse("framework:element", args=[slug, element.slug]),
             }
         )
