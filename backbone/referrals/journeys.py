@@ -71,10 +71,10 @@ def milestone_from_referral(referral: Referral) -> Milestone | None:
     return milestone
 
 
-def _visible_people(access: Access):
+def _may_see_outcomes(access: Access, person_id: int) -> bool:
     from backbone.referrals import selectors
 
-    return selectors.visible_people(access, "outcomes")
+    return bool(selectors.visible_among(access, [person_id], "outcomes"))
 
 
 @transaction.atomic
@@ -91,7 +91,7 @@ def milestone_record(
     access.require_add(Milestone)
     person_id = person.pk if isinstance(person, Person) else person
     errors = {}
-    if not _visible_people(access).filter(pk=person_id).exists():
+    if not _may_see_outcomes(access, person_id):
         errors["person"] = "No person with this number is visible to your organization."
     name = (name or "").strip()
     if not name and pathway_step is not None:

@@ -409,8 +409,7 @@ def person_merge(*, access, kept: Person, merged: Person, reason) -> PersonMerge
         raise ValidationError({"merged": "A person cannot be merged with themselves."})
     if not reason:
         raise ValidationError({"reason": "Say why these records are the same person."})
-    visible = selectors.visible_people(access).filter(pk__in=[kept.pk, merged.pk])
-    if visible.count() != 2:
+    if selectors.visible_among(access, [kept.pk, merged.pk]) != {kept.pk, merged.pk}:
         raise PermissionDenied("Your organization may only merge people it may see.")
     if not (selectors.serves(access, kept) and selectors.serves(access, merged)):
         raise PermissionDenied("Your organization may only merge records of people it serves.")

@@ -175,11 +175,7 @@ def _visible_duplicates(access, person_or_fields, exclude_pk=None):
     found = people.find_duplicates(
         network=access.network, exclude_pk=exclude_pk, **person_or_fields
     )
-    visible_ids = set(
-        selectors.visible_people(access)
-        .filter(pk__in=[p.pk for p, _ in found])
-        .values_list("pk", flat=True)
-    )
+    visible_ids = selectors.visible_among(access, [p.pk for p, _ in found])
     visible = [(p, score) for p, score in found if p.pk in visible_ids]
     return visible, len(found) - len(visible)
 
@@ -187,8 +183,8 @@ def _visible_duplicates(access, person_or_fields, exclude_pk=None):
 def _served_person(access, pk: int, what: str, route: str, refusal: str = "") -> Person:
     """The person for a page that only organizations serving them use: 404 when not
     visible, 403 when visible but not served, the read recorded otherwise."""
-    person = selectors.visible_people(access).filter(pk=pk).first()
-    if person is None:
+    person = Person.objects.filter(network=access.network, pk=pk).first()
+    if person is None or not selectors.may_see(access, person):
         raise Http404("No person found.")
     if not selectors.serves(access, person):
         raise PermissionDenied(refusal or "Only an organization serving the person may do this.")

@@ -310,12 +310,12 @@ def referral_send(
     pathway_step=None,
 ) -> Referral:
     """Refer PERSON from the access's organization to SERVICE under CONSENT."""
-    from backbone.referrals.selectors import visible_people
+    from backbone.referrals.selectors import may_see
 
     access.require_add(Referral)
     if access.organization_id is None:
         raise PermissionDenied("Only a partner organization's staff send referrals.")
-    if not visible_people(access).filter(pk=person.pk).exists():
+    if not may_see(access, person):
         raise ReferralError("Your organization may not see this person; it cannot refer them.")
     referral = _create_referral(
         network=access.network,
