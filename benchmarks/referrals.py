@@ -109,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = [generate(path, args.people, args.referrals)]
     print(f"{rows[0]['case']}: {rows[0]['metrics']}", flush=True)
     if not args.generate_only:
-        for step in (measure_funnels, measure_network, measure_inbox, measure_export):
+        steps = (measure_funnels, measure_network, measure_inbox, measure_pages, measure_export)
+        for step in steps:
             for row in step(args.requests):
                 print(f"{row['case']}: {row['metrics']}", flush=True)
                 rows.append(row)
@@ -265,6 +266,49 @@ def measure_inbox(requests: int) -> list[dict]:
     received = Referral.objects.filter(to_organization__slug="bench-referrals-0000").count()
     note = f"{received:,} received; {queries} queries per request; target p95 ≤ 100 ms"
     return [_row(case, stats | {"note": note})]
+
+
+def measure_pages(requests: int) -> list[dict]:
+    """The other pages partner staff use every day, as the inbox's staff member (the
+    network's largest receiver): the people-served list, a person's page and a received
+    referral's page, each checked against consent at read time and audited."""
+    from django.test import Client
+    from django.urls import reverse
+
+    from backbone.core.models import User
+    from backbone.referrals.models import Referral
+
+    client = Client()
+    client.force_login(User.objects.get(email=INBOX_EMAIL))
+    referral = (
+        Referral.objects.filter(to_organization__slug="bench-referrals-0000", status="in_service")
+        .order_by("-pk")
+        .first()
+    )
+    pages = [
+        ("people-served list", reverse("referrals:person-list", args=[SLUG])),
+        ("a person's page", reverse("referrals:person-detail", args=[SLUG, referral.person_id])),
+        (
+            "a received referral's page",
+            reverse("referrals:referral-detail", args=[SLUG, referral.pk]),
+        ),
+    ]
+    rows = []
+    for label, url in pages:
+        case = f"{label}, test client in-process"
+        try:
+
+            def page(url=url):
+                response = client.get(url)
+                assert response.status_code == 200, (url, response.status_code)
+                return response.content
+
+            stats = latency(page, max(requests // 4, 20), warmup=2)
+        except Exception as exc:  # noqa: BLE001
+            rows.append(_unavailable(case, exc))
+            continue
+        rows.append(_row(case, stats | {"note": "no target; the largest receiver's view"}))
+    return rows
 
 
 def measure_export(requests: int) -> list[dict]:

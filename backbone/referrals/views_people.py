@@ -210,10 +210,20 @@ def person_list(request, access):
     access.require_allowed(Person, "view", "Client records are for partners' staff.")
     query = request.GET.get("q", "").strip()
     if query:
-        found = selectors.search_people(access, query)
+        page = Paginator(selectors.search_people(access, query), PAGE_SIZE).get_page(
+            request.GET.get("page")
+        )
     else:
-        found = selectors.visible_people(access).order_by("-created_at", "-pk")
-    page = Paginator(found, PAGE_SIZE).get_page(request.GET.get("page"))
+        # The visible ids in one query (counting and paging the queryset would build the
+        # visible set twice), then the page's people only.
+        ids = list(
+            selectors.visible_people(access)
+            .order_by("-created_at", "-pk")
+            .values_list("pk", flat=True)
+        )
+        page = Paginator(ids, PAGE_SIZE).get_page(request.GET.get("page"))
+        loaded = Person.objects.in_bulk(list(page.object_list))
+        page.object_list = [loaded[pk] for pk in page.object_list]
     selectors.record_reads(
         access, [person.pk for person in page], what="person list", route="referrals:person-list"
     )
