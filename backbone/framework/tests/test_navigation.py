@@ -17,12 +17,12 @@ def nav_entry(html: str, name: str) -> str:
     return match.group(1) if match else ""
 
 
-def test_the_public_sees_service_coordination_as_sign_in_not_as_not_yet(world, client_for):
+def test_the_public_sees_service_coordination_as_for_members_not_as_not_yet(world, client_for):
     world.network.is_public = True
     world.network.save()
     home = reverse("framework:network-home", args=[world.network.slug])
     public = client_for(None).get(home).content.decode()
-    assert nav_entry(public, "Service coordination") == "sign in"
+    assert nav_entry(public, "Service coordination") == "for members"
     assert nav_entry(public, "Relationship map") == "not yet"  # not built
     viewer = client_for("viewer").get(home).content.decode()
     assert nav_entry(viewer, "Service coordination") != "not yet"
