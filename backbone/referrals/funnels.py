@@ -441,9 +441,10 @@ def _build(network: Network, pathway: Pathway, group: str, group_label: str) -> 
     )
 
 
-def pathway_funnel(network: Network, pathway: Pathway, *, group: str = "") -> Funnel:
+def pathway_funnel(network: Network, pathway: Pathway, *, group: str = "") -> Funnel | None:
     """The funnel of PATHWAY, broken down by GROUP ("" for none, a dimension code, or
-    "area"), suppressed, cached under the network's data version."""
+    "area"), suppressed, cached under the network's data version (None while a large
+    network's first computation runs as a task)."""
     choices = dict(group_choices(network))
     if group and group not in choices:
         raise ValueError(f"Unknown group: {group!r}.")
@@ -570,8 +571,9 @@ def _build_flows(network: Network, pathway: Pathway) -> Flows:
     )
 
 
-def pathway_flows(network: Network, pathway: Pathway) -> Flows:
-    """Actual flows against the designed edges of PATHWAY, suppressed and cached."""
+def pathway_flows(network: Network, pathway: Pathway) -> Flows | None:
+    """Actual flows against the designed edges of PATHWAY, suppressed and cached (None
+    while a large network's first computation runs as a task)."""
     return cached(
         network.pk, "flows", {"pathway": pathway.pk}, lambda: _build_flows(network, pathway)
     )

@@ -8,8 +8,11 @@ At state size a result takes tens of seconds to compute, and any referral moves 
 version on. So results registered with `@rebuilt_in_background(name)` are served stale
 rather than recomputed in the request: after a change, the last result is returned with
 `current=False` and the time it was computed, and the task `refresh_referral_insights`
-computes the new one (queued once per version). Only the first call for a set of
-parameters, with nothing to show yet, computes in the request.
+computes the new one (queued once per version). The first call for a set of
+parameters, with nothing to show yet, computes in the request, unless the network has
+LARGE_NETWORK referrals or more: then it queues the task too and returns None (the
+page says the figures are being computed), since the computation would outlast a web
+worker's timeout (30 s at 10 million referrals).
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ CACHE_SECONDS = 15 * 60
 LAST_SECONDS = 7 * 24 * 3600
 # A refresh queued for a version is not queued again for this long (a failed task is).
 QUEUED_SECONDS = 10 * 60
+# From this many referrals, a network's first computation of a result runs as a task.
+LARGE_NETWORK = 500_000
 
 BUILDERS: dict[str, Callable[[object, dict], Freshness]] = {}
 
@@ -104,7 +109,7 @@ def cached(network_id: int, name: str, params: dict, compute: Callable[[], objec
         return found
     if name in BUILDERS:
         last = cache.get(f"{base}:last")
-        if last is not None:
+        if last is not None or is_large(network_id):
             if cache.add(f"{base}:{version}:queued", True, QUEUED_SECONDS):
                 from backbone.referrals.tasks import refresh_referral_insights
 
@@ -112,8 +117,20 @@ def cached(network_id: int, name: str, params: dict, compute: Callable[[], objec
                 found = cache.get(f"{base}:{version}")
                 if found is not None:  # a queue that runs tasks at once (tests, a shell)
                     return found
-            return replace(last, current=False)
+            return None if last is None else replace(last, current=False)
     return _store(base, version, compute())
+
+
+def is_large(network_id: int) -> bool:
+    """Whether the network has LARGE_NETWORK referrals or more (counted once an hour)."""
+    from backbone.referrals.models import Referral
+
+    key = f"referrals-insights-size:{network_id}"
+    count = cache.get(key)
+    if count is None:
+        count = Referral.objects.filter(network_id=network_id)[:LARGE_NETWORK].count()
+        cache.set(key, count, 3600)
+    return count >= LARGE_NETWORK
 
 
 def refresh(network_id: int, name: str, params: dict) -> None:

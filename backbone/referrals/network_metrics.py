@@ -515,9 +515,10 @@ def _figures(obj):
 
 def network_metrics(
     network: Network, *, organization_id: int | None = None, period=None, period_label=""
-) -> NetworkMetrics:
+) -> NetworkMetrics | None:
     """The network's referral analytics for PERIOD ((first day, last day) or None for all
-    time), suppressed; ORGANIZATION_ID's own row is kept in the by-organization table."""
+    time), suppressed; ORGANIZATION_ID's own row is kept in the by-organization table.
+    None while a large network's first computation runs as a task (insights_cache)."""
     params = {
         "organization": organization_id,
         "period": [day.isoformat() for day in period] if period else None,

@@ -108,18 +108,20 @@ def analytics_view(request, access):
     metrics = network_metrics.network_metrics(
         access.network, organization_id=own, period=period, period_label=label
     )
-    chart = _bar(
-        "Acceptance rate by receiving organization",
-        [(row.label, row.acceptance.value) for row in metrics.by_organization],
-        "percent",
-        "Organization",
-    )
-    reasons_chart = _bar(
-        "Declined referrals by reason",
-        list(zip(metrics.reasons, [f.value for f in metrics.reason_totals], strict=True)),
-        "count",
-        "Reason",
-    )
+    chart = reasons_chart = None
+    if metrics is not None:  # None: being computed for the first time (a large network)
+        chart = _bar(
+            "Acceptance rate by receiving organization",
+            [(row.label, row.acceptance.value) for row in metrics.by_organization],
+            "percent",
+            "Organization",
+        )
+        reasons_chart = _bar(
+            "Declined referrals by reason",
+            list(zip(metrics.reasons, [f.value for f in metrics.reason_totals], strict=True)),
+            "count",
+            "Reason",
+        )
     return render(
         request,
         "referrals/insights_analytics.html",

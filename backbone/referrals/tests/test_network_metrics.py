@@ -241,6 +241,49 @@ def test_after_a_change_the_last_figures_are_served_while_a_task_computes_new_on
     assert "Newer figures" not in client_for("network_admin").get(url).content.decode()
 
 
+def test_a_large_networks_first_figures_are_computed_by_a_task(
+    insights,  # noqa: F811
+    client_for,
+    monkeypatch,
+):
+    """From LARGE_NETWORK referrals on, the first view of a page does not compute in the
+    request (it would outlast a web worker's timeout at state size): it queues the task
+    and says so; once the task ran, the figures show."""
+    from backbone.referrals import funnels, tasks
+
+    i = insights
+    for _ in range(3):
+        i.referral(i.person(), i.fafsa_service)
+    monkeypatch.setattr(insights_cache, "LARGE_NETWORK", 3)
+    queue = _Queue()
+    monkeypatch.setattr(tasks, "refresh_referral_insights", queue)
+    url = reverse("referrals:network-analytics", args=[i.network.slug])
+
+    assert nm.network_metrics(i.network) is None
+    page = client_for("network_admin").get(url)
+    assert page.status_code == 200
+    assert "being computed for the first time" in page.content.decode()
+    funnel_url = reverse("referrals:funnels", args=[i.network.slug])
+    assert "being computed for the first time" in (
+        client_for("network_admin").get(funnel_url).content.decode()
+    )
+    assert funnels.pathway_flows(i.network, i.pathway) is None
+    assert {name for _, name, _ in queue.queued} == {"metrics", "funnel", "flows"}
+
+    for args in queue.queued:
+        insights_cache.refresh(*args)
+    assert nm.network_metrics(i.network).current
+    text = client_for("network_admin").get(url).content.decode()
+    assert "being computed" not in text and "Referrals received" in text
+
+
+def test_a_small_network_computes_its_first_figures_in_the_request(insights):  # noqa: F811
+    i = insights
+    i.referral(i.person(), i.fafsa_service)
+    assert not insights_cache.is_large(i.network.pk)
+    assert nm.network_metrics(i.network).current
+
+
 def test_funnels_and_flows_are_refreshed_the_same_way(insights, monkeypatch):  # noqa: F811
     from backbone.referrals import funnels, tasks
 
