@@ -128,6 +128,7 @@ def analytics_view(request, access):
         {
             "access": access,
             "metrics": metrics,
+            "k": network_metrics.suppression_k(access.network),
             "chart": chart,
             "reasons_chart": reasons_chart,
             "period": request.GET.get("period", "").strip(),
