@@ -563,6 +563,38 @@ def ecosystem_gaps(emap: EcosystemMap, *, threshold: float = DEFAULT_GAP_THRESHO
     return sorted(gaps, key=lambda c: (-c.score, c.area.name, c.category.code))
 
 
+@dataclass
+class GapRow:
+    """Gaps that differ only by life stage, read as one row: the same area and category,
+    score, services, declines and explanation."""
+
+    cell: Cell  # the first of them
+    life_stages: list[LifeStage | None]
+
+
+def gap_rows(gaps: list[Cell]) -> list[GapRow]:
+    """GAPS (largest first) with the cells that differ only by life stage merged into one
+    row, its life stages in the network's order. The rows keep the order of their largest
+    cell."""
+    rows: dict[tuple, GapRow] = {}
+    for cell in gaps:
+        key = (
+            cell.area.pk,
+            cell.category.code,
+            round(cell.score, 1),
+            cell.services,
+            cell.capacity_declines_text or cell.capacity_declines,
+            cell.explanation,
+        )
+        if key in rows:
+            rows[key].life_stages.append(cell.life_stage)
+        else:
+            rows[key] = GapRow(cell, [cell.life_stage])
+    for row in rows.values():
+        row.life_stages.sort(key=lambda s: (s.position, s.pk) if s else (-1, 0))
+    return list(rows.values())
+
+
 def ecosystem_redundancy(
     access: Access,
     *,

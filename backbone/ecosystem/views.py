@@ -22,6 +22,7 @@ from backbone.ecosystem.selectors import (
     ecosystem_gaps,
     ecosystem_map,
     ecosystem_redundancy,
+    gap_rows,
     need_categories,
 )
 
@@ -126,14 +127,16 @@ def gaps_view(request, access):
         by_life_stage=True,
     )
     gaps = ecosystem_gaps(emap, threshold=threshold)
+    rows = gap_rows(gaps)
     return render(
         request,
         "ecosystem/gaps.html",
         {
             "access": access,
             "emap": emap,
-            "gaps": gaps[:200],
+            "rows": rows[:200],
             "total": len(gaps),
+            "total_rows": len(rows),
             "filters": filters,
             "threshold": threshold,
         },

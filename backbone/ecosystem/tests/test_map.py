@@ -9,6 +9,7 @@ from backbone.ecosystem.selectors import (
     ecosystem_gaps,
     ecosystem_map,
     ecosystem_redundancy,
+    gap_rows,
 )
 from backbone.measurement.models import DataValue, Indicator, Result
 
@@ -206,3 +207,29 @@ def test_the_decline_explanation_reads_right(declines, text, words):
     cell.capacity_declines, cell.capacity_declines_text = declines, text
     _raise_for_declines(cell)
     assert f"Unmet demand: {words} here declined for no capacity" in cell.explanation
+
+
+def test_gaps_that_differ_only_by_life_stage_share_a_row(world, directory, client_for):
+    """Mill has education services for both life stages, Harbor none: Harbor's two cells
+    have the same score and explanation, so the page shows them as one row."""
+    d = directory
+    for n in range(2):
+        d.service(f"Mill tutoring {n}", provider=f"M{n}", areas=[d.mill],
+                  stages=("high_school", "postsecondary"))  # fmt: skip
+    member = access_for(world.users["viewer"], d.network)
+    emap = ecosystem_map(member, area_kind="county", by_life_stage=True)
+    gaps = ecosystem_gaps(emap, threshold=1.5)
+    harbor = [g for g in gaps if g.area == d.harbor and g.category.code == "education"]
+    assert [g.life_stage for g in harbor] == [d.high_school, d.postsecondary]
+
+    rows = gap_rows(gaps)
+
+    merged = [r for r in rows if r.cell.area == d.harbor and r.cell.category.code == "education"]
+    assert len(merged) == 1 and merged[0].life_stages == [d.high_school, d.postsecondary]
+    assert sum(len(r.life_stages) for r in rows) == len(gaps)
+    assert [r.cell.score for r in rows] == sorted((r.cell.score for r in rows), reverse=True)
+    page = client_for("viewer").get(f"/n/{d.network.slug}/ecosystem/gaps/?area_kind=county")
+    html = page.content.decode()
+    assert len(gaps) == 2 and len(rows) == 1
+    assert "2 gaps in 1 row: gaps that differ only by life stage share a row" in html
+    assert "<td>High school, Postsecondary</td>" in html
