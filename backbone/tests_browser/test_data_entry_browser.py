@@ -1,6 +1,8 @@
 """A partner enters a cycle of data in the web grid, a bad figure is caught where it was
 typed, the partner submits, and the backbone approves and locks it: in a real browser."""
 
+from pathlib import Path
+
 import pytest
 
 from backbone.core.models import NetworkRole
@@ -82,3 +84,67 @@ def test_partner_enters_data_in_the_grid_and_the_backbone_approves_it(page, demo
     assert {v.status for v in values.all()} == {DataValue.Status.APPROVED}
     assert page.url.endswith(f"{NETWORK}/data/review/"), "back to what is left to review"
     assert f"Approved {draft}." in page.locator("body").inner_text()
+
+
+def _upload(page, name: str, text: str) -> None:
+    page.goto(f"{NETWORK}/data/import/")
+    page.get_by_label("Data file").set_input_files(
+        {"name": name, "mimeType": "text/csv", "buffer": text.encode()}
+    )
+    follow(page, page.get_by_role("button", name="Check the file"))
+
+
+def test_partner_uploads_a_spreadsheet_sees_the_bad_row_then_commits(page, demo):
+    """The CSV template, a bad row reported by row, column and rule with nothing written,
+    the fixed file committed, and the same file again changing nothing."""
+    log_in(page, "orgadmin")
+    draft = Submission.objects.filter(
+        organization=NetworkRole.objects.get(user__email=demo_email("orgadmin")).organization,
+        status=Submission.Status.DRAFT,
+    ).first()
+    page.goto(f"{NETWORK}/data/import/")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="CSV").first.click()
+    template = Path(download.value.path()).read_text(encoding="utf-8").splitlines()
+    header, rows = template[0], [line.split(",") for line in template[1:]]
+    assert header.startswith("indicator,period,organization,area")
+    assert rows and all(row[2] == draft.organization.slug for row in rows)
+    measures = {row[0]: row for row in rows}
+    count = next(code for code in measures if code.endswith("families-contacted"))
+    saved = {v.measure.code: v for v in DataValue.objects.filter(submission=draft)}
+    before = {v.pk: (v.value, v.version) for v in saved.values()}
+
+    def filled(families: str) -> str:
+        """The draft's own figures, one more in each numerator (no outlier warnings)."""
+        lines = [header]
+        for code, row in sorted(measures.items()):
+            value = saved[code]
+            figures = (
+                [families, "", ""]
+                if code == count
+                else ["", f"{value.numerator + 1:f}", f"{value.denominator:f}"]
+            )
+            lines.append(",".join([code, draft.period, row[2], row[3], *figures, ""]))
+        return "\n".join(lines) + "\n"
+
+    _upload(page, "bad.csv", filled("-5"))
+    report = page.locator("#import-errors")
+    assert "Nothing was written" in page.get_by_role("alert").inner_text()
+    first = report.locator("tbody tr").first.locator("td").all_inner_texts()
+    assert first[:3] == ["2", "value", "-5"], first
+    assert_accessible(page)
+    assert {v.pk: (v.value, v.version) for v in DataValue.objects.filter(submission=draft)} == (
+        before
+    )
+
+    families = saved[count].value + 4
+    _upload(page, "fixed.csv", filled(f"{families:f}"))
+    stats = page.locator("dl.stats").inner_text()
+    assert "Would update" in stats and "3" in stats, stats
+    follow(page, page.get_by_role("button", name="Commit: write all 3 values"))
+    assert "Written." in page.locator("body").inner_text()
+    stored = DataValue.objects.get(pk=saved[count].pk)
+    assert stored.value == families and stored.version == before[stored.pk][1] + 1
+
+    _upload(page, "fixed-again.csv", filled(f"{families:f}"))
+    assert "committing this file would change nothing" in page.locator("body").inner_text()
