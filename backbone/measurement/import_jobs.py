@@ -15,6 +15,7 @@ import hashlib
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django_tasks import task
 
@@ -26,6 +27,7 @@ from backbone.measurement.models import (
     Framework,
     ImportJob,
     ReportingAssignment,
+    Submission,
 )
 
 MAX_REPORTED = 1000  # errors and warnings kept in a job's report
@@ -205,10 +207,22 @@ def _finish(job: ImportJob, status: str, report: dict, content: bytes | None = N
 
 
 def _current_period(assignment: ReportingAssignment, fiscal_start: int) -> periods.Period:
-    """The assignment's period now due: the latest one that has ended (at most its last
-    period), else its first."""
-    current = candidate = periods.parse(assignment.first_period)
+    """The period the assignment's organization owes now: its earliest submission still
+    open (started or returned, or not started for a period that has ended); else the
+    latest period that has ended (at most the last), else the first."""
     today = timezone.localdate()
+    owed = (
+        assignment.submissions.filter(
+            Q(status__in=[Submission.Status.DRAFT, Submission.Status.RETURNED])
+            | Q(status=Submission.Status.NOT_STARTED, period_end__lt=today)
+        )
+        .order_by("period_start", "pk")
+        .values_list("period", flat=True)
+        .first()
+    )
+    if owed:
+        return periods.parse(owed)
+    current = candidate = periods.parse(assignment.first_period)
     while candidate.end(fiscal_start) < today:
         current = candidate
         if candidate.code == assignment.last_period:

@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 
 from backbone.core.access import access_for
 from backbone.core.models import AuditEvent
-from backbone.measurement import import_jobs
+from backbone.measurement import import_jobs, periods
 from backbone.measurement.data_file import data_import
 from backbone.measurement.models import (
     DataValue,
@@ -350,3 +350,41 @@ def test_import_job_service_queues_and_checks(framework):
     job.refresh_from_db()
     assert created and job.status == ImportJob.Status.CHECKED
     assert Dimension.objects.filter(network=framework.network).count() == 2
+
+
+def test_the_template_is_for_the_period_owed_now(framework, client_for):
+    """Not a period already approved: the earliest submission still open, whether a draft
+    of a period under way or one never started of a period that has ended."""
+    task = assignment(framework)
+    task.last_period = "2025-Q4"
+    task.save()
+    url = reverse("measurement:assignment-template-csv", args=[framework.network.slug, task.pk])
+    client = client_for("org_admin")
+
+    def submission(period: str, status: str) -> Submission:
+        parsed = periods.parse(period)
+        return Submission.objects.create(
+            network=framework.network,
+            assignment=task,
+            organization=framework.organization,
+            period=period,
+            period_start=parsed.start(7),
+            period_end=parsed.end(7),
+            due_date=parsed.end(7),
+            status=status,
+        )
+
+    for period in ("2024-Q1", "2024-Q2", "2024-Q3", "2024-Q4", "2025-Q1"):
+        submission(period, Submission.Status.APPROVED)
+    # Every period up to 2025-Q1 approved: the latest period that has ended.
+    assert "2025-Q4.csv" in client.get(url)["Content-Disposition"]
+
+    later = submission("2025-Q3", Submission.Status.DRAFT)
+    assert "2025-Q3.csv" in client.get(url)["Content-Disposition"]
+    submission("2025-Q2", Submission.Status.NOT_STARTED)
+    assert "2025-Q2.csv" in client.get(url)["Content-Disposition"]
+    Submission.objects.filter(period="2025-Q2").update(status=Submission.Status.SUBMITTED)
+    later.status = Submission.Status.RETURNED
+    later.save()
+    rows = list(csv.reader(io.StringIO(client.get(url).content.decode())))
+    assert {row[1] for row in rows[1:]} == {"2025-Q3"}
