@@ -207,16 +207,17 @@ def _finish(job: ImportJob, status: str, report: dict, content: bytes | None = N
 
 
 def _current_period(assignment: ReportingAssignment, fiscal_start: int) -> periods.Period:
-    """The period the assignment's organization owes now: its earliest submission still
-    open (started or returned, or not started for a period that has ended); else the
-    latest period that has ended (at most the last), else the first."""
+    """The period the assignment's organization owes now: its latest submission still
+    open (a draft, returned, or not started for a period that has ended: an old gap does
+    not hide the quarter being worked on); else the latest period that has ended (at most
+    the last), else the first."""
     today = timezone.localdate()
     owed = (
         assignment.submissions.filter(
             Q(status__in=[Submission.Status.DRAFT, Submission.Status.RETURNED])
             | Q(status=Submission.Status.NOT_STARTED, period_end__lt=today)
         )
-        .order_by("period_start", "pk")
+        .order_by("-period_start", "-pk")
         .values_list("period", flat=True)
         .first()
     )
